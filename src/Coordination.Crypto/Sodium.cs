@@ -75,8 +75,7 @@ public static class Sodium
             }
             catch (DllNotFoundException ex)
             {
-                throw new SodiumUnavailableException(
-                    $"libsodium was not found (tried {string.Join(", ", Interop.Libraries.Candidates)}). Install it: {InstallCommand}", ex);
+                throw LibraryMissing(ex);
             }
             catch (EntryPointNotFoundException ex)
             {
@@ -88,6 +87,9 @@ public static class Sodium
             s_ready = true;
         }
     }
+
+    internal static SodiumUnavailableException LibraryMissing(Exception cause) =>
+        new($"libsodium was not found (tried {string.Join(", ", Interop.Libraries.Candidates)}). Install it: {InstallCommand}", cause);
 
     internal static void EnsureInitialized()
     {

@@ -1,0 +1,58 @@
+# Shared checks for run-server.sh and run-tests.sh. Sourced, not executed.
+# Each check installs what is missing when it can (root with apt-get, or password-less sudo)
+# and otherwise stops with the exact command to run.
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# Runs a command as root: directly when root, through password-less sudo otherwise; returns 1 if neither works.
+as_root() {
+  if [ "$(id -u)" = "0" ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo "$@"
+  else
+    return 1
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [ "$APT_UPDATED" = "0" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || return 1
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+require_dotnet() {
+  command -v dotnet >/dev/null 2>&1 \
+    || die "the .NET SDK 10 is not installed. See https://learn.microsoft.com/dotnet/core/install/linux-debian (Debian: sudo apt-get install -y dotnet-sdk-10.0)."
+  local major
+  major="$(dotnet --version 2>/dev/null | cut -d. -f1)"
+  [ "${major:-0}" -ge 10 ] || die "the .NET SDK 10 or later is needed (found $(dotnet --version 2>/dev/null))."
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+}
+
+has_libsodium() {
+  local dir
+  for dir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib /lib/x86_64-linux-gnu; do
+    if ls "$dir"/libsodium.so.2[3-9]* >/dev/null 2>&1; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+require_libsodium() {
+  has_libsodium && return 0
+  echo "libsodium (1.0.18 or later) is missing; installing libsodium23 with apt-get..." >&2
+  if apt_install libsodium23 && has_libsodium; then
+    return 0
+  fi
+  die "libsodium is not installed and could not be installed automatically. Run:
+  sudo apt-get update && sudo apt-get install -y libsodium23"
+}
