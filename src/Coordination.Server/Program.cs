@@ -1,16 +1,32 @@
+using Coordination.Server.Auth;
 using Coordination.Server.Health;
 using Coordination.Server.Hosting;
+using Coordination.Server.Identity;
+using Coordination.Server.InputLimits;
+using Coordination.Server.Persistence;
+using Coordination.Server.Relay;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 
 builder.AddPrivacyPreservingLogging();
 builder.AddSodium();
-builder.Services.AddProblemDetails();
+builder.AddProblemResponses();
+builder.AddInputLimits();
+builder.AddCoordinationDatabase();
+builder.AddDeviceAuthentication();
+builder.AddIdentity();
+builder.AddRelay();
 
 WebApplication app = builder.Build();
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.MigrateDatabase();
+app.UseProblemResponses();
+app.UseWebSockets();
+app.UseDeviceAuthentication();
 app.MapHealth();
+app.MapOpenApiDocument();
+app.MapAuth();
+app.MapIdentity();
+app.MapRelay();
 
 app.Run();

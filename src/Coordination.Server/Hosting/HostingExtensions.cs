@@ -6,8 +6,8 @@ public static class HostingExtensions
 {
     /// <summary>
     /// Logging that cannot identify a person: ASP.NET Core's request logging (which prints paths
-    /// and query strings, where the SignalR JS client puts its token) is raised to Warning, and no
-    /// middleware that records client addresses or user agents is added.
+    /// and query strings) stays at Warning, and no middleware that records client addresses or user
+    /// agents is added. Payloads and tokens are never passed to a logger.
     /// </summary>
     public static WebApplicationBuilder AddPrivacyPreservingLogging(this WebApplicationBuilder builder)
     {
@@ -25,5 +25,31 @@ public static class HostingExtensions
     {
         Sodium.Initialize();
         return builder;
+    }
+
+    /// <summary>RFC 9457 problem details for every error, including 404s and model-binding failures.</summary>
+    public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // The same behaviour in every environment: malformed input becomes an exception that
+        // BadRequestExceptionHandler turns into a 4xx problem with a reason.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseProblemResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    /// <summary>The REST API's OpenAPI document at /openapi/v1.json.</summary>
+    public static WebApplication MapOpenApiDocument(this WebApplication app)
+    {
+        app.MapOpenApi().AllowAnonymous();
+        return app;
     }
 }

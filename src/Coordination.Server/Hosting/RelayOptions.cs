@@ -1,0 +1,28 @@
+using Coordination.Protocol;
+
+namespace Coordination.Server.Hosting;
+
+/// <summary>Relay settings (section <c>Relay</c>).</summary>
+public sealed class RelayOptions
+{
+    /// <summary>
+    /// The origin clients use to reach this server (e.g. https://relay.example or the onion
+    /// address). Login signatures are bound to it. When unset, the request's scheme and host are used.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
+
+    /// <summary>How often acknowledged and expired envelopes are deleted.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a send receipt is kept so that retries stay idempotent.</summary>
+    public TimeSpan SendReceiptLifetime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The most sends committed in one transaction.</summary>
+    public int MaxBatch { get; set; } = 1024;
+
+    public string OriginFor(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return SignedStatements.NormalizeOrigin(PublicOrigin ?? $"{request.Scheme}://{request.Host}");
+    }
+}

@@ -1,0 +1,84 @@
+using System.Threading.RateLimiting;
+
+namespace Coordination.Server.InputLimits;
+
+/// <summary>Rate limit settings (section <c>RateLimits</c>). All limits are per process, in memory.</summary>
+public sealed class RateLimitOptions
+{
+    public int SendsPerSecond { get; set; } = 200;
+
+    public int SendBurst { get; set; } = 400;
+
+    public int LoginsPerMinute { get; set; } = 20;
+
+    public int RegistrationsPerMinute { get; set; } = 60;
+
+    public int LinkAttemptsPerMinute { get; set; } = 30;
+}
+
+/// <summary>
+/// In-memory rate limits keyed by device (sends, logins) or global (registrations and link-code
+/// use, which have no device yet). Never keyed by IP address: the server does not look at one.
+/// </summary>
+public sealed class RateLimits : IDisposable
+{
+    private readonly PartitionedRateLimiter<Guid> _sends;
+    private readonly PartitionedRateLimiter<Guid> _logins;
+    private readonly RateLimiter _registrations;
+    private readonly RateLimiter _links;
+
+    public RateLimits(RateLimitOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _sends = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetTokenBucketLimiter(device, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.SendBurst,
+            TokensPerPeriod = options.SendsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        _logins = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.LoginsPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        }));
+        _registrations = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.RegistrationsPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        });
+        _links = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.LinkAttemptsPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        });
+    }
+
+    public bool TrySend(Guid deviceId) => Acquire(_sends.AttemptAcquire(deviceId));
+
+    public bool TryLogin(Guid deviceId) => Acquire(_logins.AttemptAcquire(deviceId));
+
+    public bool TryRegister() => Acquire(_registrations.AttemptAcquire());
+
+    public bool TryLink() => Acquire(_links.AttemptAcquire());
+
+    public void Dispose()
+    {
+        _sends.Dispose();
+        _logins.Dispose();
+        _registrations.Dispose();
+        _links.Dispose();
+    }
+
+    private static bool Acquire(RateLimitLease lease)
+    {
+        using (lease)
+        {
+            return lease.IsAcquired;
+        }
+    }
+}

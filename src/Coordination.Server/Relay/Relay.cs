@@ -1,0 +1,73 @@
+using Coordination.Protocol;
+using Coordination.Server.InputLimits;
+using Coordination.Server.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace Coordination.Server.Relay;
+
+/// <summary>A refusal with the HTTP status it maps to (the hub sends the detail as its error).</summary>
+public sealed record RelayRefusal(int Status, string Detail);
+
+/// <summary>
+/// Send, acknowledge and fetch, shared by the REST endpoints and the hub so both enforce exactly
+/// the same rules.
+/// </summary>
+public sealed class Relay(RelayWriter writer, ConversationDirectory conversations, RateLimits limits, TimeProvider clock)
+{
+    public async Task<(SendResult? Result, RelayRefusal? Refusal)> SendAsync(Guid accountId, Guid deviceId, SendEnvelope? envelope, string? connectionId, CancellationToken ct)
+    {
+        string? invalid = EnvelopeRules.Validate(envelope);
+        if (invalid is not null)
+        {
+            return (null, new RelayRefusal(StatusCodes.Status400BadRequest, invalid));
+        }
+
+        if (!limits.TrySend(deviceId))
+        {
+            return (null, new RelayRefusal(StatusCodes.Status429TooManyRequests, "Too many sends from this device; slow down."));
+        }
+
+        if (await conversations.ForParticipantAsync(envelope!.ConversationId, accountId, ct) is null)
+        {
+            return (null, new RelayRefusal(StatusCodes.Status404NotFound, "No such conversation."));
+        }
+
+        SendResult result = await writer.SendAsync(envelope, EnvelopeRules.ExpiresAt(envelope, clock), connectionId).WaitAsync(ct);
+        return (result, null);
+    }
+
+    public async Task<RelayRefusal?> AckAsync(Guid deviceId, AckRequest? request, CancellationToken ct)
+    {
+        string? invalid = EnvelopeRules.Validate(request);
+        if (invalid is not null)
+        {
+            return new RelayRefusal(StatusCodes.Status400BadRequest, invalid);
+        }
+
+        await writer.AckAsync(deviceId, request!.Acks).WaitAsync(ct);
+        return null;
+    }
+
+    public static async Task<InboxPage> FetchAsync(CoordinationDbContext db, Guid deviceId, int limit, long now, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        int take = Math.Clamp(limit <= 0 ? Limits.DefaultFetchPageSize : limit, 1, Limits.MaxFetchPageSize);
+        List<EnvelopeDelivery> rows = await (
+            from c in db.DeliveryCursors
+            where c.DeviceId == deviceId
+            join e in db.Envelopes on c.ConversationId equals e.ConversationId
+            where e.Seq > c.AckedSeq && e.ExpiresAt > now
+            orderby e.Seq
+            select new EnvelopeDelivery(e.ConversationId, e.Seq, e.MessageId, e.Ciphertext, e.ExpiresAt))
+            .AsNoTracking()
+            .Take(take + 1)
+            .ToListAsync(ct);
+        bool more = rows.Count > take;
+        if (more)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        return new InboxPage(rows, more);
+    }
+}

@@ -1,0 +1,307 @@
+using System.Threading.Channels;
+using Coordination.Protocol;
+using Coordination.Server.Hosting;
+using Coordination.Server.Persistence;
+using Microsoft.Data.Sqlite;
+
+namespace Coordination.Server.Relay;
+
+/// <summary>
+/// The relay's only writer on the hot path. Sends and acknowledgements from every connection queue
+/// here; the writer takes whatever has queued up, commits it in one transaction (one fsync for the
+/// whole batch: group commit), and only then acknowledges each sender and hands the envelopes to
+/// live delivery. It also runs the sweeps that delete acknowledged and expired envelopes.
+/// </summary>
+public sealed partial class RelayWriter : BackgroundService
+{
+    private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly HashSet<Guid> _dirtyConversations = [];
+    private readonly StorageOptions _storage;
+    private readonly RelayOptions _options;
+    private readonly LiveDelivery _delivery;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<RelayWriter> _logger;
+    private Statements? _statements;
+    private long _lastCheckpoint;
+    private bool _pendingCheckpoint;
+
+    public RelayWriter(StorageOptions storage, RelayOptions options, LiveDelivery delivery, TimeProvider clock, ILogger<RelayWriter> logger)
+    {
+        _storage = storage;
+        _options = options;
+        _delivery = delivery;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    private abstract record Operation;
+
+    private sealed record SendOperation(SendEnvelope Envelope, long ExpiresAt, string? SenderConnectionId) : Operation
+    {
+        public TaskCompletionSource<SendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record AckOperation(Guid DeviceId, IReadOnlyList<Ack> Acks) : Operation
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record SweepOperation(IReadOnlyCollection<Guid> Conversations, bool Force) : Operation
+    {
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Stores the envelope; completes once it is durable (or was already stored).</summary>
+    public Task<SendResult> SendAsync(SendEnvelope envelope, long expiresAt, string? senderConnectionId)
+    {
+        SendOperation operation = new(envelope, expiresAt, senderConnectionId);
+        Enqueue(operation);
+        return operation.Done.Task;
+    }
+
+    /// <summary>Moves the device's cursors forward; completes once durable.</summary>
+    public Task AckAsync(Guid deviceId, IReadOnlyList<Ack> acks)
+    {
+        AckOperation operation = new(deviceId, acks);
+        Enqueue(operation);
+        return operation.Done.Task;
+    }
+
+    /// <summary>Deletes what is acknowledged by every device in <paramref name="conversations"/> and everything expired; returns how many envelopes went.</summary>
+    public Task<int> SweepAsync(IReadOnlyCollection<Guid>? conversations = null)
+    {
+        SweepOperation operation = new(conversations ?? [], Force: true);
+        Enqueue(operation);
+        return operation.Done.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await using SqliteConnection connection = new(_storage.SqliteConnectionString);
+        await connection.OpenAsync(stoppingToken);
+        SqlitePragmas.Apply(connection);
+        using PeriodicTimer sweepTimer = new(_options.SweepInterval, _clock);
+        Task sweeps = EnqueueSweepsAsync(sweepTimer, stoppingToken);
+
+        List<Operation> batch = new(_options.MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out Operation? operation))
+                {
+                    batch.Add(operation);
+                }
+
+                Commit(connection, batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out Operation? pending))
+            {
+                Fail(pending, new OperationCanceledException("The relay is shutting down."));
+            }
+
+            await sweeps.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private void Enqueue(Operation operation)
+    {
+        if (!_queue.Writer.TryWrite(operation))
+        {
+            Fail(operation, new OperationCanceledException("The relay is shutting down."));
+        }
+    }
+
+    private async Task EnqueueSweepsAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                _queue.Writer.TryWrite(new SweepOperation([], Force: false));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Commits the batch in one transaction. If the transaction fails, every operation is retried on
+    /// its own so one bad operation cannot fail the others.
+    /// </summary>
+    private void Commit(SqliteConnection connection, List<Operation> batch)
+    {
+        List<Action> onCommit = new(batch.Count);
+        try
+        {
+            using SqliteTransaction transaction = connection.BeginTransaction(deferred: false);
+            _statements ??= new Statements(connection);
+            Statements statements = _statements;
+            statements.Use(transaction);
+            foreach (Operation operation in batch)
+            {
+                Apply(statements, operation, onCommit);
+            }
+
+            transaction.Commit();
+        }
+        catch (SqliteException ex) when (batch.Count > 1)
+        {
+            LogBatchFailed(_logger, batch.Count, ex.SqliteErrorCode);
+            foreach (Operation operation in batch)
+            {
+                Commit(connection, [operation]);
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            foreach (Operation operation in batch)
+            {
+                Fail(operation, ex);
+            }
+
+            return;
+        }
+
+        foreach (Action completion in onCommit)
+        {
+            completion();
+        }
+
+        CheckpointIfDeleted(connection, batch);
+    }
+
+    private void Apply(Statements statements, Operation operation, List<Action> onCommit)
+    {
+        long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        switch (operation)
+        {
+            case SendOperation send:
+            {
+                SendEnvelope envelope = send.Envelope;
+                (long Seq, long ExpiresAt)? earlier = statements.FindReceipt(envelope.ConversationId, envelope.MessageId);
+                if (earlier is { } first)
+                {
+                    SendResult duplicate = new(envelope.MessageId, first.Seq, first.ExpiresAt, Duplicate: true);
+                    onCommit.Add(() => send.Done.TrySetResult(duplicate));
+                    break;
+                }
+
+                long seq = statements.InsertEnvelope(envelope.ConversationId, envelope.MessageId, envelope.Ciphertext, send.ExpiresAt);
+                statements.InsertReceipt(envelope.ConversationId, envelope.MessageId, seq, send.ExpiresAt, now + (long)_options.SendReceiptLifetime.TotalMilliseconds);
+                SendResult result = new(envelope.MessageId, seq, send.ExpiresAt, Duplicate: false);
+                EnvelopeDelivery delivery = new(envelope.ConversationId, seq, envelope.MessageId, envelope.Ciphertext, send.ExpiresAt);
+                onCommit.Add(() =>
+                {
+                    send.Done.TrySetResult(result);
+                    _delivery.Enqueue(delivery, send.SenderConnectionId);
+                });
+                break;
+            }
+
+            case AckOperation ack:
+            {
+                foreach (Ack item in ack.Acks)
+                {
+                    if (statements.Advance(ack.DeviceId, item.ConversationId, item.Seq))
+                    {
+                        _dirtyConversations.Add(item.ConversationId);
+                    }
+                }
+
+                onCommit.Add(() => ack.Done.TrySetResult());
+                break;
+            }
+
+            case SweepOperation sweep:
+            {
+                foreach (Guid conversation in sweep.Conversations)
+                {
+                    _dirtyConversations.Add(conversation);
+                }
+
+                int deleted = 0;
+                foreach (Guid conversation in _dirtyConversations)
+                {
+                    deleted += statements.DeleteAcknowledged(conversation);
+                }
+
+                _dirtyConversations.Clear();
+                deleted += statements.DeleteExpired(now);
+                if (deleted > 0)
+                {
+                    _pendingCheckpoint = true;
+                }
+
+                onCommit.Add(() => sweep.Done.TrySetResult(deleted));
+                break;
+            }
+
+            default:
+                throw new InvalidOperationException($"Unknown relay operation {operation.GetType().Name}.");
+        }
+    }
+
+    /// <summary>
+    /// After deletions, copy the WAL into the database file and truncate it, so deleted ciphertext
+    /// does not linger in the -wal file (secure_delete has already zeroed it in the pages).
+    /// </summary>
+    private void CheckpointIfDeleted(SqliteConnection connection, List<Operation> batch)
+    {
+        bool forced = batch.Exists(o => o is SweepOperation { Force: true });
+        long now = Environment.TickCount64;
+        if (!_pendingCheckpoint || (!forced && now - _lastCheckpoint < 1000))
+        {
+            return;
+        }
+
+        try
+        {
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            using SqliteDataReader reader = command.ExecuteReader();
+            bool busy = reader.Read() && reader.GetInt32(0) != 0;
+            _pendingCheckpoint = busy;
+            _lastCheckpoint = now;
+        }
+        catch (SqliteException ex)
+        {
+            LogCheckpointFailed(_logger, ex.SqliteErrorCode);
+        }
+    }
+
+    private static void Fail(Operation operation, Exception error)
+    {
+        switch (operation)
+        {
+            case SendOperation send:
+                send.Done.TrySetException(error);
+                break;
+            case AckOperation ack:
+                ack.Done.TrySetException(error);
+                break;
+            case SweepOperation sweep:
+                sweep.Done.TrySetException(error);
+                break;
+            default:
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A relay batch of {Count} operations failed (SQLite error {Code}); retrying one by one.")]
+    private static partial void LogBatchFailed(ILogger logger, int count, int code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WAL checkpoint failed (SQLite error {Code}).")]
+    private static partial void LogCheckpointFailed(ILogger logger, int code);
+}
