@@ -27,9 +27,14 @@ public sealed class DeviceTokenAuthenticationHandler(
         }
 
         DevicePrincipal? principal = await sessions.ValidateAsync(token, Context.RequestAborted);
-        return principal is null
-            ? AuthenticateResult.Fail("The session token is unknown, expired or revoked.")
-            : AuthenticateResult.Success(new AuthenticationTicket(principal.ToClaimsPrincipal(SchemeName), SchemeName));
+        if (principal is null)
+        {
+            return AuthenticateResult.Fail("The session token is unknown, expired or revoked.");
+        }
+
+        // The expiry lets SignalR close a hub connection when its session ends.
+        AuthenticationProperties properties = new() { ExpiresUtc = DateTimeOffset.FromUnixTimeMilliseconds(principal.ExpiresAt) };
+        return AuthenticateResult.Success(new AuthenticationTicket(principal.ToClaimsPrincipal(SchemeName), properties, SchemeName));
     }
 
     internal static string? ReadToken(HttpRequest request)

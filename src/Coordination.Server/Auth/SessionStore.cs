@@ -16,6 +16,7 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
     private const int MaxCached = 200_000;
 
     private readonly ConcurrentDictionary<string, DevicePrincipal> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, byte> _revokedDevices = new();
 
     public static byte[] HashToken(ReadOnlySpan<byte> token) => Blake2b.Hash(token, 32);
 
@@ -52,6 +53,12 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         if (_cache.TryGetValue(key, out DevicePrincipal? cached))
         {
+            if (_revokedDevices.ContainsKey(cached.DeviceId))
+            {
+                _cache.TryRemove(key, out _);
+                return null;
+            }
+
             if (cached.ExpiresAt > now)
             {
                 return cached;
@@ -68,11 +75,13 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
             join d in db.Devices on s.DeviceId equals d.Id
             where s.TokenHash == hash && s.ExpiresAt > now && !d.Revoked
             select new DevicePrincipal(d.AccountId, d.Id, s.ExpiresAt)).FirstOrDefaultAsync(ct);
-        if (principal is not null)
+        if (principal is null || _revokedDevices.ContainsKey(principal.DeviceId))
         {
-            Cache(hash, principal);
+            // Checked after the read too: a revocation may have landed while the query ran.
+            return null;
         }
 
+        Cache(hash, principal);
         return principal;
     }
 
@@ -91,9 +100,13 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
         await db.Sessions.Where(s => s.TokenHash == hash).ExecuteDeleteAsync(ct);
     }
 
-    /// <summary>Drops every session of a device from the cache (the caller deletes the rows).</summary>
+    /// <summary>
+    /// Refuses every token of a revoked device from now on and drops its cached sessions (the
+    /// caller deletes the rows).
+    /// </summary>
     public void ForgetDevice(Guid deviceId)
     {
+        _revokedDevices[deviceId] = 0;
         foreach (KeyValuePair<string, DevicePrincipal> entry in _cache)
         {
             if (entry.Value.DeviceId == deviceId)

@@ -92,7 +92,7 @@ public static class RelayEndpoints
 
     /// <summary>Stores an envelope durably and returns the acknowledgement (REST twin of the hub's Send).</summary>
     public static async Task<Results<Ok<SendResult>, ProblemHttpResult>> SendEnvelope(
-        Guid conversationId, SendEnvelope envelope, ClaimsPrincipal user, Relay relay, CancellationToken ct)
+        Guid conversationId, SendEnvelope envelope, ClaimsPrincipal user, EnvelopeRelay relay, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
         if (envelope is not null && envelope.ConversationId != conversationId)
@@ -108,11 +108,11 @@ public static class RelayEndpoints
     public static async Task<Ok<InboxPage>> FetchInbox(ClaimsPrincipal user, CoordinationDbContext db, TimeProvider clock, int? limit, CancellationToken ct)
     {
         (_, Guid deviceId) = DevicePrincipal.From(user);
-        return TypedResults.Ok(await Relay.FetchAsync(db, deviceId, limit ?? Limits.DefaultFetchPageSize, clock.GetUtcNow().ToUnixTimeMilliseconds(), ct));
+        return TypedResults.Ok(await EnvelopeRelay.FetchAsync(db, deviceId, limit ?? Limits.DefaultFetchPageSize, clock.GetUtcNow().ToUnixTimeMilliseconds(), ct));
     }
 
     /// <summary>Cumulative acknowledgements per conversation.</summary>
-    public static async Task<Results<NoContent, ProblemHttpResult>> AcknowledgeInbox(AckRequest request, ClaimsPrincipal user, Relay relay, CancellationToken ct)
+    public static async Task<Results<NoContent, ProblemHttpResult>> AcknowledgeInbox(AckRequest request, ClaimsPrincipal user, EnvelopeRelay relay, CancellationToken ct)
     {
         (_, Guid deviceId) = DevicePrincipal.From(user);
         RelayRefusal? refusal = await relay.AckAsync(deviceId, request, ct);

@@ -17,7 +17,7 @@ public static class RelayExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveDelivery>());
         builder.Services.AddSingleton<RelayWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RelayWriter>());
-        builder.Services.AddSingleton<Relay>();
+        builder.Services.AddSingleton<EnvelopeRelay>();
         builder.Services.AddScoped<ConversationMembership>();
         builder.Services.AddSignalR(hub =>
         {

@@ -9,11 +9,11 @@ namespace Coordination.Server.Relay;
 
 /// <summary>
 /// The relay hub. Holds no state: connections are tracked by <see cref="ConnectionRegistry"/>, and
-/// every method is a thin call into <see cref="Relay"/>. Errors reach the client as hub errors
+/// every method is a thin call into <see cref="EnvelopeRelay"/>. Errors reach the client as hub errors
 /// with a clear message; nothing the client sent is logged.
 /// </summary>
 [Authorize(AuthenticationSchemes = DeviceTokenAuthenticationHandler.SchemeName)]
-public sealed class RelayHub(Relay relay, ConnectionRegistry registry, CoordinationDbContext db, TimeProvider clock) : Hub<IRelayClient>, IRelayHub
+public sealed class RelayHub(EnvelopeRelay relay, ConnectionRegistry registry, CoordinationDbContext db, TimeProvider clock) : Hub<IRelayClient>, IRelayHub
 {
     public override async Task OnConnectedAsync()
     {
@@ -61,7 +61,7 @@ public sealed class RelayHub(Relay relay, ConnectionRegistry registry, Coordinat
     public async Task<InboxPage> Fetch(int limit)
     {
         (_, Guid deviceId) = DevicePrincipal.From(Context.User!);
-        return await Relay.FetchAsync(db, deviceId, limit, clock.GetUtcNow().ToUnixTimeMilliseconds(), Context.ConnectionAborted);
+        return await EnvelopeRelay.FetchAsync(db, deviceId, limit, clock.GetUtcNow().ToUnixTimeMilliseconds(), Context.ConnectionAborted);
     }
 }
 

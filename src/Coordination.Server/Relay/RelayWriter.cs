@@ -141,6 +141,7 @@ public sealed partial class RelayWriter : BackgroundService
     private void Commit(SqliteConnection connection, List<Operation> batch)
     {
         List<Action> onCommit = new(batch.Count);
+        List<Action> afterCheckpoint = [];
         try
         {
             using SqliteTransaction transaction = connection.BeginTransaction(deferred: false);
@@ -149,7 +150,7 @@ public sealed partial class RelayWriter : BackgroundService
             statements.Use(transaction);
             foreach (Operation operation in batch)
             {
-                Apply(statements, operation, onCommit);
+                Apply(statements, operation, operation is SweepOperation ? afterCheckpoint : onCommit);
             }
 
             transaction.Commit();
@@ -174,12 +175,18 @@ public sealed partial class RelayWriter : BackgroundService
             return;
         }
 
+        // Senders first; a sweep completes only after the checkpoint, so whoever awaits it knows
+        // the deleted ciphertext has left the -wal file as well.
         foreach (Action completion in onCommit)
         {
             completion();
         }
 
         CheckpointIfDeleted(connection, batch);
+        foreach (Action completion in afterCheckpoint)
+        {
+            completion();
+        }
     }
 
     private void Apply(Statements statements, Operation operation, List<Action> onCommit)

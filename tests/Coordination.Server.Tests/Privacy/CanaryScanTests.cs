@@ -26,6 +26,9 @@ public sealed class CanaryScanTests : IClassFixture<RelayFactory>
         string canary = "CANARY-" + Guid.NewGuid().ToString("N");
         using TestDevice alice = await _relay.NewAccountAsync();
         using TestDevice bob = await _relay.NewAccountAsync();
+        string userAgent = "CanaryAgent" + Guid.NewGuid().ToString("N")[..8];
+        alice.Api.Http.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent + "/1.0");
+        bob.Api.Http.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent + "/1.0");
         Guid conversation = (await alice.Api.OpenDirectConversationAsync(bob.AccountId).WaitAsync(TestTimeouts.Default)).ConversationId;
         List<byte[]> ciphertexts = [];
         for (int i = 0; i < 5; i++)
@@ -37,7 +40,7 @@ public sealed class CanaryScanTests : IClassFixture<RelayFactory>
 
         InboxPage inbox = await bob.Api.FetchAsync().WaitAsync(TestTimeouts.Default);
         Assert.Equal(5, inbox.Envelopes.Count);
-        string[] secrets = [canary, RelayFactory.ClientAddress, alice.Api.Token!, bob.Api.Token!];
+        string[] secrets = [canary, RelayFactory.ClientAddress, alice.Api.Token!, bob.Api.Token!, userAgent];
 
         // While stored: no plaintext, no address, no token anywhere.
         AssertAbsent(secrets, "while stored");
@@ -51,7 +54,7 @@ public sealed class CanaryScanTests : IClassFixture<RelayFactory>
 
         AssertAbsent(secrets, "after deletion");
         byte[] storage = ReadStorage();
-        Assert.All(ciphertexts, c => Assert.False(Contains(storage, c), "deleted ciphertext lingers in the database, -wal or -shm"));
+        Assert.All(ciphertexts, c => Assert.False(Contains(storage, c), "deleted ciphertext lingers in the database, -wal or -shm: " + Where(c)));
         Assert.Equal(0, _relay.Count("SELECT COUNT(*) FROM Envelopes"));
     }
 
@@ -67,7 +70,7 @@ public sealed class CanaryScanTests : IClassFixture<RelayFactory>
             Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
         }
 
-        foreach (string token in secrets[2..])
+        foreach (string token in secrets[2..4])
         {
             Assert.False(Contains(storage, System.Buffers.Text.Base64Url.DecodeFromChars(token)), $"{when}: a raw token was found in the database files");
         }
@@ -87,6 +90,24 @@ public sealed class CanaryScanTests : IClassFixture<RelayFactory>
         }
 
         return all.ToArray();
+    }
+
+    private string Where(byte[] needle)
+    {
+        List<string> found = [];
+        foreach (string suffix in new[] { "", "-wal", "-shm" })
+        {
+            string path = _relay.DatabasePath + suffix;
+            if (File.Exists(path))
+            {
+                using FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using MemoryStream copy = new();
+                file.CopyTo(copy);
+                found.Add($"{suffix}:{copy.Length}:{copy.ToArray().AsSpan().IndexOf(needle)}");
+            }
+        }
+
+        return string.Join(" ", found);
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;

@@ -12,7 +12,7 @@ public sealed record RelayRefusal(int Status, string Detail);
 /// Send, acknowledge and fetch, shared by the REST endpoints and the hub so both enforce exactly
 /// the same rules.
 /// </summary>
-public sealed class Relay(RelayWriter writer, ConversationDirectory conversations, RateLimits limits, TimeProvider clock)
+public sealed class EnvelopeRelay(RelayWriter writer, ConversationDirectory conversations, RateLimits limits, TimeProvider clock)
 {
     public async Task<(SendResult? Result, RelayRefusal? Refusal)> SendAsync(Guid accountId, Guid deviceId, SendEnvelope? envelope, string? connectionId, CancellationToken ct)
     {
