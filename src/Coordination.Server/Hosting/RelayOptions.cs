@@ -14,7 +14,10 @@ public sealed class RelayOptions
     /// <summary>How often acknowledged and expired envelopes are deleted.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a send receipt is kept so that retries stay idempotent.</summary>
+    /// <summary>
+    /// How long a send receipt is kept at least so that retries stay idempotent; it is kept until
+    /// its envelope expires when that is later.
+    /// </summary>
     public TimeSpan SendReceiptLifetime { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>The most sends committed in one transaction.</summary>

@@ -206,7 +206,10 @@ public sealed partial class RelayWriter : BackgroundService
                 }
 
                 long seq = statements.InsertEnvelope(envelope.ConversationId, envelope.MessageId, envelope.Ciphertext, send.ExpiresAt);
-                statements.InsertReceipt(envelope.ConversationId, envelope.MessageId, seq, send.ExpiresAt, now + (long)_options.SendReceiptLifetime.TotalMilliseconds);
+                // The receipt outlives the envelope (or lasts SendReceiptLifetime, whichever is
+                // longer), so a retry is recognised for as long as the message could be stored.
+                long receiptExpiresAt = Math.Max(send.ExpiresAt, now + (long)_options.SendReceiptLifetime.TotalMilliseconds);
+                statements.InsertReceipt(envelope.ConversationId, envelope.MessageId, seq, send.ExpiresAt, receiptExpiresAt);
                 SendResult result = new(envelope.MessageId, seq, send.ExpiresAt, Duplicate: false);
                 EnvelopeDelivery delivery = new(envelope.ConversationId, seq, envelope.MessageId, envelope.Ciphertext, send.ExpiresAt);
                 onCommit.Add(() =>
