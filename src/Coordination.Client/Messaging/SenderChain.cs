@@ -122,6 +122,20 @@ public sealed class ReceivingChains : IDisposable
 
     public bool Has(Guid senderDeviceId) => _chains.ContainsKey(senderDeviceId);
 
+    /// <summary>Every chain at its current position (keys already used are gone): sender, chain key, iteration.</summary>
+    public IReadOnlyList<(Guid Sender, byte[] Key, uint Iteration)> Export()
+    {
+        List<(Guid, byte[], uint)> chains = [];
+        foreach ((Guid sender, SenderChain chain) in _chains)
+        {
+            byte[] key = new byte[SenderChain.ChainKeyBytes];
+            chain.ExportKey(key);
+            chains.Add((sender, key, chain.Iteration));
+        }
+
+        return chains;
+    }
+
     /// <summary>The message key for <paramref name="hint"/>, searching each chain up to <see cref="MaxSkipped"/> steps ahead.</summary>
     public SecretKey? TakeKey(ReadOnlySpan<byte> hint, out Guid senderDeviceId)
     {
