@@ -55,6 +55,33 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
     }
 
     [Fact]
+    public async Task DroppedConnection_ReconnectsByItselfAndCatchesUp()
+    {
+        using TestDevice alice = await _relay.NewAccountAsync();
+        using TestDevice bob = await _relay.NewAccountAsync();
+        await using MessagingClient bobClient = Client(bob);
+        await bobClient.ConnectAsync(CancellationToken.None).WaitAsync(TestTimeouts.Default);
+        Guid conversation = (await alice.Api.OpenDirectConversationAsync(bob.AccountId).WaitAsync(TestTimeouts.Default)).ConversationId;
+        await using MessagingClient aliceClient = Client(alice);
+
+        // The network drops Bob's connection; Alice sends while he is away.
+        ConnectionRegistry registry = _relay.Services.GetRequiredService<ConnectionRegistry>();
+        foreach (ConnectionRegistry.Connection connection in registry.OfAccounts([bob.AccountId]))
+        {
+            connection.Context.Abort();
+        }
+
+        await aliceClient.SendTextAsync(conversation, "sent while you were away", CancellationToken.None).WaitAsync(TestTimeouts.Default);
+        Task<StoredMessage> live = NextMessage(bobClient);
+        await WaitUntilAsync(() => bobClient.Store.Messages.Any(m => m.Text == "sent while you were away"));
+        await aliceClient.SendTextAsync(conversation, "and live again", CancellationToken.None).WaitAsync(TestTimeouts.Default);
+        await WaitUntilAsync(() => bobClient.Store.Messages.Any(m => m.Text == "and live again"));
+
+        Assert.True(bobClient.IsLive);
+        Assert.NotNull(await live.WaitAsync(TestTimeouts.Default));
+    }
+
+    [Fact]
     public async Task Direct_ReachesEveryDeviceOfBothAccounts_AndRestartResumesWithoutDuplicates()
     {
         using TestDevice alice = await _relay.NewAccountAsync();
@@ -214,6 +241,15 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
         byte[] storageKey = Blake2b.Hash(seed, 32);
         RelayApi api = new(_relay.CreateRealClient());
         return new MessagingClient(device.Identity, api, LocalMessageStore.Open(Path.Combine(_storeRoot, device.DeviceId.ToString("N")), storageKey));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using CancellationTokenSource timeout = new(TestTimeouts.Default);
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
     }
 
     private static Task<StoredMessage> NextMessage(MessagingClient client)
