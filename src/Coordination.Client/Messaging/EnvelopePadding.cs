@@ -3,32 +3,40 @@ using Coordination.Protocol;
 
 namespace Coordination.Client.Messaging;
 
-/// <summary>Pads envelope plaintexts to the relay's size buckets (ISO/IEC 7816-4, <c>sodium_pad</c>).</summary>
+/// <summary>
+/// Pads the inner message <em>before</em> it is encrypted, so that the whole envelope is exactly one
+/// of the relay's size buckets and nothing outside the ciphertext tells its real length
+/// (ISO/IEC 7816-4 padding, <c>sodium_pad</c>, with the padded length as the block size).
+/// </summary>
 public static class EnvelopePadding
 {
-    /// <summary>The padded envelope: exactly one bucket long. Throws when the message is too large for any bucket.</summary>
-    public static byte[] Pad(ReadOnlySpan<byte> plaintext)
+    /// <summary>
+    /// The inner message padded so that <paramref name="overhead"/> + its length is the smallest
+    /// bucket that fits. Throws when the message is too large for any bucket.
+    /// </summary>
+    public static byte[] PadInner(ReadOnlySpan<byte> inner, int overhead)
     {
-        int bucket = Limits.BucketFor(plaintext.Length + 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(overhead);
+        int bucket = Limits.BucketFor(overhead + inner.Length + 1);
         if (bucket < 0)
         {
-            throw new ArgumentException($"The message is too large: {plaintext.Length} bytes, at most {Limits.MaxEnvelopeBytes - 1} fit in an envelope.", nameof(plaintext));
+            throw new ArgumentException($"The message is too large: {inner.Length} bytes, at most {Limits.MaxEnvelopeBytes - overhead - 1} fit in this envelope.", nameof(inner));
         }
 
-        return Padding.Pad(plaintext, bucket);
+        return Padding.Pad(inner, bucket - overhead);
     }
 
-    /// <summary>The plaintext inside a padded envelope, or false if the padding is wrong.</summary>
-    public static bool TryUnpad(byte[] envelope, out ReadOnlyMemory<byte> plaintext)
+    /// <summary>The inner message inside a padded plaintext, or false if the padding is wrong.</summary>
+    public static bool TryUnpadInner(byte[] padded, out byte[]? inner)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
-        plaintext = default;
-        if (!Limits.IsEnvelopeBucket(envelope.Length) || !Padding.TryUnpad(envelope, envelope.Length, out int length))
+        ArgumentNullException.ThrowIfNull(padded);
+        inner = null;
+        if (padded.Length == 0 || !Padding.TryUnpad(padded, padded.Length, out int length))
         {
             return false;
         }
 
-        plaintext = envelope.AsMemory(0, length);
+        inner = padded[..length];
         return true;
     }
 }

@@ -3,7 +3,10 @@ using Coordination.Crypto;
 
 namespace Coordination.Client.Messaging;
 
-/// <summary>Protocol section 6.3: a group message encrypted with the sender's current chain step.</summary>
+/// <summary>
+/// Protocol section 6.3: a group message encrypted with the sender's current chain step; the
+/// inner message is padded inside the ciphertext so the envelope is exactly one bucket long.
+/// </summary>
 public static class GroupEnvelope
 {
     public const byte Version = 0x01;
@@ -18,7 +21,9 @@ public static class GroupEnvelope
         {
             byte[] header = Header(epoch, hint);
             byte[] nonce = SecureRandom.Nonce();
-            byte[] body = XChaCha20Poly1305.Encrypt(messageKey, nonce, inner, Ad(header, conversationId, messageId));
+            byte[] padded = EnvelopePadding.PadInner(inner, HeaderBytes + XChaCha20Poly1305.NonceSize + XChaCha20Poly1305.TagSize);
+            byte[] body = XChaCha20Poly1305.Encrypt(messageKey, nonce, padded, Ad(header, conversationId, messageId));
+            Array.Clear(padded);
             return [.. header, .. nonce, .. body];
         }
     }
@@ -53,12 +58,17 @@ public static class GroupEnvelope
             return false;
         }
 
-        return XChaCha20Poly1305.TryDecrypt(
+        if (!XChaCha20Poly1305.TryDecrypt(
             messageKey,
             plaintext.Slice(HeaderBytes, XChaCha20Poly1305.NonceSize),
             plaintext[(HeaderBytes + XChaCha20Poly1305.NonceSize)..],
             Ad(header.ToArray(), conversationId, messageId),
-            out inner);
+            out byte[]? padded))
+        {
+            return false;
+        }
+
+        return EnvelopePadding.TryUnpadInner(padded!, out inner);
     }
 
     private static byte[] Header(uint epoch, byte[] hint)

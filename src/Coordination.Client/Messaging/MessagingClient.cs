@@ -115,7 +115,7 @@ public sealed class MessagingClient : IAsyncDisposable
             List<RecipientKey> recipients = await RecipientsAsync(conversationId, ct);
             if (recipients.Count == 0)
             {
-                throw new InvalidOperationException("No other device in this conversation can receive a message yet.");
+                throw new InvalidOperationException("No device in this conversation can receive a message.");
             }
 
             plaintext = PairwiseEnvelope.Seal(conversationId, messageId, inner.Encode(), recipients);
@@ -129,7 +129,7 @@ public sealed class MessagingClient : IAsyncDisposable
         }
 
         _store.Add(new StoredMessage(conversationId, 0, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
-        return await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, EnvelopePadding.Pad(plaintext)), epoch, ct);
+        return await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext), epoch, ct);
     }
 
     /// <summary>Fetches, processes and acknowledges everything pending; returns how many new messages were stored.</summary>
@@ -227,9 +227,10 @@ public sealed class MessagingClient : IAsyncDisposable
         string? reason;
         InnerMessage? inner = null;
         Guid? chainSender = null;
-        if (!EnvelopePadding.TryUnpad(envelope.Ciphertext, out ReadOnlyMemory<byte> plaintext))
+        ReadOnlyMemory<byte> plaintext = envelope.Ciphertext;
+        if (!Limits.IsEnvelopeBucket(envelope.Ciphertext.Length))
         {
-            reason = "the envelope is not correctly padded";
+            reason = "the envelope is not a bucket size";
         }
         else if (plaintext.Length >= 2 && plaintext.Span[1] == PairwiseEnvelope.Type)
         {
@@ -321,8 +322,9 @@ public sealed class MessagingClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every active device of the conversation except this one, each checked against its
-    /// account's signature: a device the relay added without the account key is refused.
+    /// Every active device of the conversation, this one included (so the slots do not reveal the
+    /// sender), each checked against its account's signature: a device the relay added without the
+    /// account key is refused.
     /// </summary>
     private async Task<List<RecipientKey>> RecipientsAsync(Guid conversationId, CancellationToken ct)
     {
@@ -340,7 +342,6 @@ public sealed class MessagingClient : IAsyncDisposable
 
         _devices[conversationId] = verified;
         return [.. verified.Values
-            .Where(r => r.Device.DeviceId != _identity.DeviceId)
             .Select(r => new RecipientKey(r.Device.DeviceId, X25519PublicKey.FromBytes(r.Device.AgreementPublicKey)))];
     }
 
@@ -357,11 +358,11 @@ public sealed class MessagingClient : IAsyncDisposable
         Guid messageId = Guid.NewGuid();
         InnerMessage distribution = InnerMessage.Create(_identity, conversation.ConversationId, messageId, ContentType.SenderKeyDistribution,
             chain.Distribution(conversation.ConversationId, epoch), _clock.GetUtcNow().ToUnixTimeMilliseconds());
-        List<RecipientKey> recipients = await RecipientsAsync(conversation.ConversationId, ct);
+        List<RecipientKey> recipients = [.. (await RecipientsAsync(conversation.ConversationId, ct)).Where(r => r.DeviceId != _identity.DeviceId)];
         if (recipients.Count > 0)
         {
             byte[] sealedDistribution = PairwiseEnvelope.Seal(conversation.ConversationId, messageId, distribution.Encode(), recipients);
-            await SendEnvelopeAsync(new SendEnvelope(conversation.ConversationId, messageId, EnvelopePadding.Pad(sealedDistribution)), conversation.Epoch, ct);
+            await SendEnvelopeAsync(new SendEnvelope(conversation.ConversationId, messageId, sealedDistribution), conversation.Epoch, ct);
         }
 
         _store.Add(new StoredMessage(conversation.ConversationId, 0, messageId, _identity.AccountId, _identity.DeviceId, 0, null, Outgoing: true, Failure: null));

@@ -8,9 +8,10 @@ namespace Coordination.Client.Messaging;
 public sealed record RecipientKey(Guid DeviceId, X25519PublicKey AgreementKey);
 
 /// <summary>
-/// Protocol section 6.2: one envelope for every device of a conversation. A random content key
-/// encrypts the signed inner message once; an ephemeral X25519 key wraps the content key for each
-/// recipient device with XChaCha20-Poly1305.
+/// Protocol section 6.2: one envelope for every device of a conversation, the sender's own
+/// included. A random content key encrypts the padded, signed inner message once; an ephemeral
+/// X25519 key wraps the content key for each recipient device with XChaCha20-Poly1305. Hints are
+/// derived from each recipient's shared secret, so the relay cannot tell which slot is whose.
 /// </summary>
 public static class PairwiseEnvelope
 {
@@ -19,7 +20,7 @@ public static class PairwiseEnvelope
     private const int SlotBytes = 8 + 32 + XChaCha20Poly1305.TagSize;
     private static readonly byte[] s_hintLabel = Encoding.ASCII.GetBytes("coordination/v1/hint");
 
-    /// <summary>The unpadded envelope plaintext for <paramref name="recipients"/>.</summary>
+    /// <summary>The envelope for <paramref name="recipients"/>, exactly one bucket long.</summary>
     public static byte[] Seal(Guid conversationId, Guid messageId, ReadOnlySpan<byte> inner, IReadOnlyList<RecipientKey> recipients)
     {
         ArgumentNullException.ThrowIfNull(recipients);
@@ -38,10 +39,17 @@ public static class PairwiseEnvelope
             contentKey.Export(contentKeyBytes);
             foreach (RecipientKey recipient in recipients)
             {
-                using SecretKey wrapKey = WrapKey(ephemeral, ephemeral.PublicKey, recipient.AgreementKey)
-                    ?? throw new ArgumentException($"Device {recipient.DeviceId} has an unusable agreement key.", nameof(recipients));
-                byte[] wrapped = XChaCha20Poly1305.Encrypt(wrapKey, new byte[XChaCha20Poly1305.NonceSize], contentKeyBytes, ad);
-                slots.Add([.. Hint(ephemeral.PublicKey, recipient.AgreementKey), .. wrapped]);
+                if (!ephemeral.TryAgree(recipient.AgreementKey, out SecretKey? shared))
+                {
+                    throw new ArgumentException($"Device {recipient.DeviceId} has an unusable agreement key.", nameof(recipients));
+                }
+
+                using (shared)
+                {
+                    using SecretKey wrapKey = DeriveWrapKey(shared!, ephemeral.PublicKey, recipient.AgreementKey);
+                    byte[] wrapped = XChaCha20Poly1305.Encrypt(wrapKey, new byte[XChaCha20Poly1305.NonceSize], contentKeyBytes, ad);
+                    slots.Add([.. Hint(shared!, ephemeral.PublicKey, recipient.AgreementKey), .. wrapped]);
+                }
             }
         }
         finally
@@ -51,7 +59,10 @@ public static class PairwiseEnvelope
 
         byte[] nonce = SecureRandom.Nonce();
         byte[] header = [Version, Type, .. ephemeral.PublicKey.Bytes];
-        byte[] body = XChaCha20Poly1305.Encrypt(contentKey, nonce, inner, BodyAd(conversationId, messageId, ephemeral.PublicKey));
+        int overhead = header.Length + 2 + (recipients.Count * SlotBytes) + XChaCha20Poly1305.NonceSize + XChaCha20Poly1305.TagSize;
+        byte[] padded = EnvelopePadding.PadInner(inner, overhead);
+        byte[] body = XChaCha20Poly1305.Encrypt(contentKey, nonce, padded, BodyAd(conversationId, messageId, ephemeral.PublicKey));
+        Array.Clear(padded);
         byte[] count = new byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(count, (ushort)recipients.Count);
         return [.. header, .. count, .. slots.SelectMany(s => s), .. nonce, .. body];
@@ -84,7 +95,7 @@ public static class PairwiseEnvelope
         }
 
         byte[] ad = Ad(conversationId, messageId);
-        byte[] myHint = Hint(ephemeral, device.PublicKey);
+        byte[] myHint = Hint(shared!, ephemeral, device.PublicKey);
         using SecretKey wrapKey = DeriveWrapKey(shared!, ephemeral, device.PublicKey);
         byte[]? contentKeyBytes = null;
         try
@@ -119,7 +130,12 @@ public static class PairwiseEnvelope
 
             using SecretKey contentKey = SecretKey.Import(contentKeyBytes);
             ReadOnlySpan<byte> nonce = plaintext.Slice(slotsEnd, XChaCha20Poly1305.NonceSize);
-            return XChaCha20Poly1305.TryDecrypt(contentKey, nonce, plaintext[(slotsEnd + XChaCha20Poly1305.NonceSize)..], BodyAd(conversationId, messageId, ephemeral), out inner);
+            if (!XChaCha20Poly1305.TryDecrypt(contentKey, nonce, plaintext[(slotsEnd + XChaCha20Poly1305.NonceSize)..], BodyAd(conversationId, messageId, ephemeral), out byte[]? padded))
+            {
+                return false;
+            }
+
+            return EnvelopePadding.TryUnpadInner(padded!, out inner);
         }
         finally
         {
@@ -128,19 +144,6 @@ public static class PairwiseEnvelope
             {
                 Array.Clear(contentKeyBytes);
             }
-        }
-    }
-
-    private static SecretKey? WrapKey(X25519KeyPair ephemeral, X25519PublicKey ephemeralPublic, X25519PublicKey recipient)
-    {
-        if (!ephemeral.TryAgree(recipient, out SecretKey? shared))
-        {
-            return null;
-        }
-
-        using (shared)
-        {
-            return DeriveWrapKey(shared!, ephemeralPublic, recipient);
         }
     }
 
@@ -169,8 +172,23 @@ public static class PairwiseEnvelope
         }
     }
 
-    private static byte[] Hint(X25519PublicKey ephemeral, X25519PublicKey recipient) =>
-        Blake2b.Hash([.. s_hintLabel, .. ephemeral.Bytes, .. recipient.Bytes], 32)[..8];
+    /// <summary><c>hint = first 8 bytes of BLAKE2b-256("coordination/v1/hint" || shared || eph_pk || recipient_pk)</c>.</summary>
+    private static byte[] Hint(SecretKey shared, X25519PublicKey ephemeral, X25519PublicKey recipient)
+    {
+        byte[] input = new byte[s_hintLabel.Length + 32 + 32 + 32];
+        try
+        {
+            s_hintLabel.CopyTo(input, 0);
+            shared.Export(input.AsSpan(s_hintLabel.Length, 32));
+            ephemeral.Bytes.CopyTo(input.AsSpan(s_hintLabel.Length + 32));
+            recipient.Bytes.CopyTo(input.AsSpan(s_hintLabel.Length + 64));
+            return Blake2b.Hash(input, 32)[..8];
+        }
+        finally
+        {
+            Array.Clear(input);
+        }
+    }
 
     private static byte[] Ad(Guid conversationId, Guid messageId)
     {

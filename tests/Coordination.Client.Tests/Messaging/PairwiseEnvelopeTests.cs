@@ -19,14 +19,13 @@ public class PairwiseEnvelopeTests
         Guid messageId = Guid.NewGuid();
         InnerMessage sent = InnerMessage.Create(alice, s_conversation, messageId, ContentType.Text, "court at ten"u8.ToArray(), 1_700_000_000_000);
 
-        byte[] envelope = EnvelopePadding.Pad(PairwiseEnvelope.Seal(s_conversation, messageId, sent.Encode(),
-            [Recipient(bobLaptop), Recipient(bobPhone), Recipient(aliceTablet)]));
+        byte[] envelope = PairwiseEnvelope.Seal(s_conversation, messageId, sent.Encode(),
+            [Recipient(bobLaptop), Recipient(bobPhone), Recipient(aliceTablet)]);
 
         Assert.True(Limits.IsEnvelopeBucket(envelope.Length));
         foreach (X25519KeyPair device in new[] { bobLaptop, bobPhone, aliceTablet })
         {
-            Assert.True(EnvelopePadding.TryUnpad(envelope, out ReadOnlyMemory<byte> plaintext));
-            Assert.True(PairwiseEnvelope.TryOpen(plaintext.Span, s_conversation, messageId, device, out byte[]? inner));
+            Assert.True(PairwiseEnvelope.TryOpen(envelope, s_conversation, messageId, device, out byte[]? inner));
             Assert.True(InnerMessage.TryDecode(inner, out InnerMessage? received));
             Assert.Equal("court at ten", received!.Text);
             Assert.Equal(alice.DeviceId, received.SenderDeviceId);
@@ -109,10 +108,44 @@ public class PairwiseEnvelopeTests
     }
 
     [Fact]
-    public void Pad_TooLargeForAnyBucket_Throws()
+    public void Seal_MessagesOfDifferentLengths_AreTheSameSizeAndShowNoLength()
     {
-        Assert.Throws<ArgumentException>(() => EnvelopePadding.Pad(new byte[Limits.MaxEnvelopeBytes]));
-        Assert.Equal(Limits.MaxEnvelopeBytes, EnvelopePadding.Pad(new byte[Limits.MaxEnvelopeBytes - 1]).Length);
+        using X25519KeyPair bob = X25519KeyPair.Generate();
+
+        byte[] small = PairwiseEnvelope.Seal(s_conversation, Guid.NewGuid(), new byte[10], [Recipient(bob)]);
+        byte[] larger = PairwiseEnvelope.Seal(s_conversation, Guid.NewGuid(), new byte[100], [Recipient(bob)]);
+        byte[] big = PairwiseEnvelope.Seal(s_conversation, Guid.NewGuid(), new byte[3000], [Recipient(bob)]);
+
+        // The padding is inside the ciphertext: both fill the same bucket exactly.
+        Assert.Equal(256, small.Length);
+        Assert.Equal(256, larger.Length);
+        Assert.Equal(4096, big.Length);
+    }
+
+    [Fact]
+    public void Slots_CannotBeMatchedToDevicesFromPublicKeysAlone()
+    {
+        using X25519KeyPair bob = X25519KeyPair.Generate();
+        using X25519KeyPair alice = X25519KeyPair.Generate();
+        byte[] envelope = PairwiseEnvelope.Seal(s_conversation, Guid.NewGuid(), "x"u8, [Recipient(alice), Recipient(bob)]);
+        byte[] eph = envelope[2..34];
+
+        // What the relay could compute from public keys: the old public-key hint matches no slot.
+        foreach (X25519KeyPair device in new[] { alice, bob })
+        {
+            byte[] publicHint = Blake2b.Hash([.. "coordination/v1/hint"u8, .. eph, .. device.PublicKey.Bytes], 32)[..8];
+            Assert.NotEqual(publicHint, envelope[36..44]);
+            Assert.NotEqual(publicHint, envelope[92..100]);
+        }
+    }
+
+    [Fact]
+    public void PadInner_TooLargeForAnyBucket_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => EnvelopePadding.PadInner(new byte[Limits.MaxEnvelopeBytes], 0));
+        Assert.Equal(Limits.MaxEnvelopeBytes - 100, EnvelopePadding.PadInner(new byte[Limits.MaxEnvelopeBytes - 101], 100).Length);
+        Assert.True(EnvelopePadding.TryUnpadInner(EnvelopePadding.PadInner("abc"u8, 40), out byte[]? inner));
+        Assert.Equal("abc"u8.ToArray(), inner);
     }
 
     internal static DeviceIdentity Registered(DeviceIdentity identity)
