@@ -13,6 +13,10 @@ case " ${args[*]-} " in
   *" --urls"*) ;;
   *) args+=(--urls "http://127.0.0.1:5080") ;;
 esac
+case " ${args[*]-} " in
+  *"Storage:DataDirectory"*) ;;
+  *) args+=(--Storage:DataDirectory "$PWD/data") ;;
+esac
 
 dotnet build src/Coordination.Server -c Release --nologo -v quiet
 exec dotnet run --project src/Coordination.Server -c Release --no-build -- "${args[@]}"
