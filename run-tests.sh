@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 
 require_dotnet
 require_libsodium
+require_node_modules
 
 results="$PWD/.test-results"
 rm -rf "$results"

@@ -56,3 +56,25 @@ require_libsodium() {
   die "libsodium is not installed and could not be installed automatically. Run:
   sudo apt-get update && sudo apt-get install -y libsodium23"
 }
+
+# Node.js and npm for the interop tests (tests/interop/node), and their npm packages at the
+# versions pinned in package-lock.json: `npm ci` when node_modules is missing or older than the lockfile.
+require_node_modules() {
+  local dir major
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop/node"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "Node.js and npm are missing (needed by the interop tests); installing nodejs and npm with apt-get..." >&2
+    if ! apt_install nodejs npm || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+      die "Node.js 18 or later and npm are not installed and could not be installed automatically. Run:
+  sudo apt-get update && sudo apt-get install -y nodejs npm"
+    fi
+  fi
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  [ "${major:-0}" -ge 18 ] || die "Node.js 18 or later is needed by the interop tests (found $(node --version 2>/dev/null)). See https://nodejs.org/en/download/package-manager."
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "Installing the interop tests' npm packages (npm ci in tests/interop/node)..." >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) \
+      || die "npm ci failed in $dir. Run:
+  (cd tests/interop/node && npm ci --no-audit --no-fund)"
+  fi
+}

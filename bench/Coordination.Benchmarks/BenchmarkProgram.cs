@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Globalization;
+using Coordination.Crypto;
+
+namespace Coordination.Benchmarks;
+
+/// <summary>
+/// Runs every scenario once, in one process, on loopback: (a) a bare SignalR broadcast hub, (b) the
+/// relay's cell fan-out, (c) the relay's durable direct sends and raw SQLite on the same disk. Prints
+/// a table and writes latest.json and latest.svg.
+/// </summary>
+internal static class BenchmarkProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        BenchmarkOptions? options = BenchmarkOptions.Parse(args);
+        if (options is null)
+        {
+            return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+        }
+
+        Sodium.Initialize();
+        if (options.MinThreads > 0)
+        {
+            ThreadPool.GetMinThreads(out _, out int io);
+            ThreadPool.SetMinThreads(options.MinThreads, io);
+        }
+
+        // A watchdog: whatever hangs, the run ends (every phase is bounded on its own as well).
+        using CancellationTokenSource cancel = new(options.Budget);
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        DateTimeOffset timestamp = DateTimeOffset.UtcNow;
+        long started = Stopwatch.GetTimestamp();
+        Directory.CreateDirectory(options.DataRoot);
+        Progress.Say($"Coordination benchmarks: {Environment.ProcessorCount} cores, data in {options.DataRoot}, results to {options.OutputDirectory}");
+
+        FanOutScenario? baseline = null;
+        FanOutScenario? relaySized = null;
+        FanOutScenario? group = null;
+        DirectScenario? direct = null;
+        SqliteBaselineResult? sqlite = null;
+        CostBreakdown? costs = null;
+        try
+        {
+            if (options.Runs("a"))
+            {
+                baseline = await BroadcastBaseline.RunAsync(options, BroadcastBaseline.Standard(options), cancel.Token);
+            }
+
+            if (options.Runs("a2"))
+            {
+                relaySized = await BroadcastBaseline.RunAsync(options, BroadcastBaseline.RelaySized(options), cancel.Token);
+            }
+
+            if (options.Runs("b"))
+            {
+                group = await RelayScenarios.RunGroupAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("c"))
+            {
+                direct = await RelayScenarios.RunDirectAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("sqlite"))
+            {
+                sqlite = SqliteBaseline.Run(options);
+            }
+
+            if (options.Runs("costs"))
+            {
+                Progress.Say("(costs) per-message client and server JSON costs");
+                costs = Diagnostics.MeasureMessageCosts(options.BaselinePayloadBytes);
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine(Stopwatch.GetElapsedTime(started) >= options.Budget
+                ? $"Stopped: the run exceeded its time budget of {options.Budget.TotalSeconds:F0} s."
+                : "Cancelled.");
+            return 130;
+        }
+        finally
+        {
+            if (!options.KeepData)
+            {
+                DeleteQuietly(options.DataRoot);
+            }
+        }
+
+        BenchmarkReport report = new(
+            timestamp,
+            Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 1),
+            MachineInfo.Describe(options.DataRoot, sqlite?.SqliteVersion),
+            Settings(options),
+            baseline,
+            relaySized,
+            group,
+            direct,
+            sqlite,
+            costs,
+            Report.Ratios(baseline, relaySized, group, direct, sqlite),
+            Observations(options, baseline, relaySized, group, direct));
+
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant($"Coordination relay benchmark, {report.Timestamp:yyyy-MM-dd HH:mm:ss} UTC, {report.RunSeconds} s"));
+        Console.WriteLine($"{report.Machine.Cores} cores ({report.Machine.Cpu}), {report.Machine.Os}, {report.Machine.Dotnet}, libsodium {report.Machine.Libsodium}, SQLite {report.Machine.Sqlite ?? "n/a"}, {report.Machine.Gc} GC");
+        Console.WriteLine($"Data: {report.Machine.DataDirectory} ({report.Machine.DataFileSystem ?? "file system unknown"})");
+        Console.WriteLine();
+        Console.Write(Report.Table(report));
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        string json = Path.Combine(options.OutputDirectory, "latest.json");
+        string svg = Path.Combine(options.OutputDirectory, "latest.svg");
+        await File.WriteAllTextAsync(json, Report.Json(report), CancellationToken.None);
+        await File.WriteAllTextAsync(svg, Report.Svg(report), CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine($"Wrote {json} and {svg}");
+        return 0;
+    }
+
+    private static Dictionary<string, string> Settings(BenchmarkOptions options) => new()
+    {
+        ["seconds"] = Invariant(options.Seconds),
+        ["latencySeconds"] = Invariant(options.LatencySeconds),
+        ["warmupSeconds"] = Invariant(options.WarmupSeconds),
+        ["sqliteSeconds"] = Invariant(options.SqliteSeconds),
+        ["scenarios"] = string.Join(",", options.Only.Order(StringComparer.Ordinal)),
+        ["members"] = Invariant(options.Members),
+        ["groupSenders"] = Invariant(options.GroupSenders),
+        ["groupInFlight"] = Invariant(options.GroupInFlight),
+        ["groupRate"] = Invariant(options.GroupRate),
+        ["pairs"] = Invariant(options.Pairs),
+        ["directInFlight"] = Invariant(options.DirectInFlight),
+        ["directRate"] = Invariant(options.DirectRate),
+        ["sqliteBatch"] = Invariant(options.SqliteBatch),
+        ["minThreads"] = options.MinThreads > 0 ? Invariant(options.MinThreads) : "default",
+        ["baselineFanOut"] = options.SerialBaselineFanOut ? "serial" : "hub",
+        ["experiment"] = options.SingletonDbContextOptions ? "singleton-db-options" : "none",
+        ["payloadBytes"] = Invariant(Payloads.PlaintextBytes),
+        ["relayCiphertextBytes"] = Invariant(Payloads.RelayCiphertextBytes),
+    };
+
+    /// <summary>What the numbers themselves say about limits: saturation, backlog, overload, errors.</summary>
+    private static List<string> Observations(BenchmarkOptions options, FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, DirectScenario? direct)
+    {
+        List<string> notes =
+        [
+            "Server and load clients share one process and the same cores (loopback only): CPU percentages are for both together.",
+        ];
+        if (options.SingletonDbContextOptions || options.SerialBaselineFanOut || options.BaselinePayloadBytes != Payloads.PlaintextBytes)
+        {
+            notes.Add("Investigation settings are on (see settings in latest.json): these numbers are not the standard benchmark.");
+        }
+        if (baseline is not null && group is not null)
+        {
+            notes.Add(FormattableString.Invariant(
+                $"Payload sizes differ by design: (a) sends the {baseline.PayloadBytes}-byte payload as is ({baseline.WireBytesPerDelivery} bytes per delivery on the wire); (b) sends it sealed and padded to the {Payloads.RelayCiphertextBytes}-byte bucket inside an envelope ({group.WireBytesPerDelivery} bytes per delivery)."));
+        }
+
+        if (relaySized is not null)
+        {
+            notes.Add(FormattableString.Invariant(
+                $"(a') is (a) with a {relaySized.PayloadBytes}-byte payload, {relaySized.WireBytesPerDelivery} bytes per delivery on the wire: the difference between (a) and (a') is the cost of the bytes, between (a') and (b) the cost of the relay's code."));
+        }
+
+        List<(string Name, ThroughputRun Throughput, FixedRateRun? Latency)> runs = [];
+        if (baseline is not null)
+        {
+            runs.Add((baseline.Name, baseline.Throughput, baseline.Latency));
+        }
+
+        if (relaySized is not null)
+        {
+            runs.Add((relaySized.Name, relaySized.Throughput, relaySized.Latency));
+        }
+
+        if (group is not null)
+        {
+            runs.Add((group.Name, group.Throughput, group.Latency));
+        }
+
+        if (direct is not null)
+        {
+            runs.Add((direct.Name, direct.Throughput, direct.Latency));
+        }
+
+        foreach ((string name, ThroughputRun throughput, FixedRateRun? latency) in runs)
+        {
+            double other = Math.Max(throughput.Resources.OtherProcessesCpuPercent, latency?.Resources?.OtherProcessesCpuPercent ?? 0);
+            if (other >= 10)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}: other processes used up to {other}% of the machine during a measurement: its numbers are depressed; rerun on a quiet machine."));
+            }
+
+            double jit = Math.Max(throughput.Resources.JitPercentOfMachine, latency?.Resources?.JitPercentOfMachine ?? 0);
+            if (jit >= 3)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}: the JIT used up to {jit}% of the machine during a measurement (tiered compilation not finished): its numbers are depressed; a longer --warmup helps."));
+            }
+        }
+
+        foreach ((string name, ThroughputRun run, _) in runs)
+        {
+            if (run.Resources.CpuPercentOfMachine >= 90)
+            {
+                notes.Add(FormattableString.Invariant($"{name}, max run: the process used {run.Resources.CpuPercentOfMachine}% of all cores ({run.Resources.KernelCpuPercentOfMachine}% in the kernel): CPU-bound."));
+            }
+
+            if (run.DeliveredAfterDrainPercent < 99)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}, max run: only {run.DeliveredAfterDrainPercent}% of the expected live deliveries (sends x {run.FanOut}) had arrived 5 s after the senders stopped: delivery falls behind the acknowledged sends."));
+            }
+
+            if (run.Errors > 0)
+            {
+                notes.Add(FormattableString.Invariant($"{name}, max run: {run.Errors} failed invocations; first: {run.FirstError}"));
+            }
+        }
+
+        foreach ((string name, _, FixedRateRun? run) in runs)
+        {
+            if (run is null)
+            {
+                continue;
+            }
+
+            if (run.AchievedPerSecond < run.OfferedPerSecond * 0.95 || run.SkippedOverInFlightCap > 0)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}, fixed rate: offered {run.OfferedPerSecond}/s but issued {run.AchievedPerSecond}/s ({run.SkippedOverInFlightCap} skipped because too many were in flight): overloaded, its latencies include queueing."));
+            }
+
+            if (run.Errors > 0)
+            {
+                notes.Add(FormattableString.Invariant($"{name}, fixed rate: {run.Errors} failed invocations; first: {run.FirstError}"));
+            }
+        }
+
+        if (group is not null)
+        {
+            double pushedPerSend = group.Throughput.SendsPerSecond == 0 ? 0 : group.Throughput.DeliveriesPerSecond / group.Throughput.SendsPerSecond;
+            notes.Add(FormattableString.Invariant(
+                $"{group.Name}, max run: {group.Throughput.SendsPerSecond:N0} durable sends/s produced {group.Throughput.DeliveriesPerSecond:N0} deliveries/s, {pushedPerSend:F1} per send (of {group.FanOut} possible)."));
+        }
+
+        return notes;
+    }
+
+    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"Could not delete {directory}: {ex.Message}");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            Console.Error.WriteLine($"Could not delete {directory}: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,391 @@
+using System.Globalization;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Security;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Coordination.Crypto;
+
+namespace Coordination.Benchmarks;
+
+internal sealed record MachineInfo(
+    int Cores,
+    string Cpu,
+    string Os,
+    string Kernel,
+    string Dotnet,
+    string Libsodium,
+    string? Sqlite,
+    string Gc,
+    string DataDirectory,
+    string? DataFileSystem)
+{
+    public static MachineInfo Describe(string dataDirectory, string? sqliteVersion) => new(
+        Environment.ProcessorCount,
+        CpuModel(),
+        OsName(),
+        KernelRelease(),
+        RuntimeInformation.FrameworkDescription,
+        Sodium.VersionString,
+        sqliteVersion,
+        (GCSettings.IsServerGC ? "server" : "workstation") + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", non-concurrent" : ", concurrent"),
+        dataDirectory,
+        FileSystemOf(dataDirectory));
+
+    private static string CpuModel()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.ProcessArchitecture.ToString();
+        }
+    }
+
+    private static string KernelRelease()
+    {
+        try
+        {
+            return "Linux " + File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.OSDescription;
+        }
+    }
+
+    private static string OsName()
+    {
+        try
+        {
+            string? line = File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal));
+            return line is null ? RuntimeInformation.OSDescription : line["PRETTY_NAME=".Length..].Trim('"');
+        }
+        catch (IOException)
+        {
+            return RuntimeInformation.OSDescription;
+        }
+    }
+
+    /// <summary>The file system type and device of the longest mount point above <paramref name="path"/> (from /proc/mounts).</summary>
+    private static string? FileSystemOf(string path)
+    {
+        try
+        {
+            string? best = null;
+            int bestLength = -1;
+            foreach (string line in File.ReadLines("/proc/mounts"))
+            {
+                string[] fields = line.Split(' ');
+                if (fields.Length < 3)
+                {
+                    continue;
+                }
+
+                string mountPoint = fields[1].Replace("\\040", " ", StringComparison.Ordinal);
+                bool contains = path == mountPoint || path.StartsWith(mountPoint.TrimEnd('/') + "/", StringComparison.Ordinal);
+                if (contains && mountPoint.Length > bestLength)
+                {
+                    bestLength = mountPoint.Length;
+                    best = $"{fields[2]} on {mountPoint} ({fields[0]})";
+                }
+            }
+
+            return best;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}
+
+internal sealed record Ratio(string What, double? Value, double? Target, bool? Met);
+
+internal sealed record BenchmarkReport(
+    DateTimeOffset Timestamp,
+    double RunSeconds,
+    MachineInfo Machine,
+    IReadOnlyDictionary<string, string> Settings,
+    FanOutScenario? Baseline,
+    FanOutScenario? BaselineRelaySized,
+    FanOutScenario? RelayGroup,
+    DirectScenario? RelayDirect,
+    SqliteBaselineResult? Sqlite,
+    CostBreakdown? Costs,
+    IReadOnlyList<Ratio> Ratios,
+    IReadOnlyList<string> Observations);
+
+/// <summary>The readable table, latest.json and latest.svg.</summary>
+internal static class Report
+{
+    public const double GroupRatioTarget = 0.5;
+    public const double DirectSendsTarget = 8000;
+
+    private static readonly JsonSerializerOptions _json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static IReadOnlyList<Ratio> Ratios(FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, DirectScenario? direct, SqliteBaselineResult? sqlite)
+    {
+        List<Ratio> ratios = [];
+        if (baseline is not null && group is not null)
+        {
+            double value = Round(group.Throughput.DeliveriesPerSecond / baseline.Throughput.DeliveriesPerSecond, 3);
+            ratios.Add(new Ratio("(b)/(a) deliveries per second", value, GroupRatioTarget, value >= GroupRatioTarget));
+        }
+
+        if (relaySized is not null && group is not null)
+        {
+            ratios.Add(new Ratio("(b)/(a') deliveries per second, same bytes on the wire", Round(group.Throughput.DeliveriesPerSecond / relaySized.Throughput.DeliveriesPerSecond, 3), null, null));
+        }
+
+        if (direct is not null)
+        {
+            double sends = direct.Throughput.SendsPerSecond;
+            ratios.Add(new Ratio("(c) acknowledged sends per second", sends, DirectSendsTarget, sends >= DirectSendsTarget));
+            if (sqlite is not null)
+            {
+                ratios.Add(new Ratio("(c)/SQLite one fsync'd transaction per insert", Round(sends / sqlite.FsyncPerInsert.RowsPerSecond, 2), null, null));
+                ratios.Add(new Ratio($"(c)/SQLite {sqlite.Batched.RowsPerTransaction} inserts per transaction", Round(sends / sqlite.Batched.RowsPerSecond, 3), null, null));
+            }
+        }
+
+        return ratios;
+    }
+
+    public static string Table(BenchmarkReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        List<string[]> rows = [["Scenario", "Run", "sends/s", "deliveries/s", "send ms p50 / p99 / p99.9", "deliver ms p50 / p99 / p99.9", "CPU %", "other CPU %", "CPU us/delivery", "alloc MB/s"]];
+        foreach (FanOutScenario? scenario in new[] { report.Baseline, report.BaselineRelaySized, report.RelayGroup })
+        {
+            if (scenario is null)
+            {
+                continue;
+            }
+
+            rows.Add([scenario.Name, $"max, {scenario.Senders}x{scenario.Throughput.InFlightPerSender} in flight", N(scenario.Throughput.SendsPerSecond), N(scenario.Throughput.DeliveriesPerSecond),
+                Latency(scenario.Throughput.SendLatency), "", P(scenario.Throughput.Resources.CpuPercentOfMachine), P(scenario.Throughput.Resources.OtherProcessesCpuPercent), P(scenario.Throughput.CpuMicrosPerDelivery), P(scenario.Throughput.Resources.AllocatedMBPerSecond)]);
+            if (scenario.Latency is { } latency)
+            {
+                rows.Add(FixedRow(scenario.Name, latency));
+            }
+        }
+
+        if (report.RelayDirect is { } direct)
+        {
+            rows.Add([direct.Name, $"max, {direct.Senders}x{direct.Throughput.InFlightPerSender} in flight", N(direct.Throughput.SendsPerSecond), N(direct.Throughput.DeliveriesPerSecond),
+                Latency(direct.Throughput.SendLatency), "", P(direct.Throughput.Resources.CpuPercentOfMachine), P(direct.Throughput.Resources.OtherProcessesCpuPercent), P(direct.Throughput.CpuMicrosPerDelivery), P(direct.Throughput.Resources.AllocatedMBPerSecond)]);
+            rows.Add(FixedRow(direct.Name, direct.Latency));
+        }
+
+        if (report.Sqlite is { } sqlite)
+        {
+            foreach (SqliteRun run in new[] { sqlite.FsyncPerInsert, sqlite.Batched })
+            {
+                rows.Add([$"SQLite, {run.Mode}", $"{run.RowsPerTransaction} row(s)/commit", N(run.RowsPerSecond), "", Latency(run.CommitLatency) + " (commit)", "", "", "", "", ""]);
+            }
+        }
+
+        StringBuilder text = new();
+        int[] widths = [.. Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length))];
+        foreach ((string[] row, int index) in rows.Select((r, i) => (r, i)))
+        {
+            text.AppendLine(string.Join("  ", row.Select((cell, c) => c <= 1 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))).TrimEnd());
+            if (index == 0)
+            {
+                text.AppendLine(string.Join("  ", widths.Select(w => new string('-', w))));
+            }
+        }
+
+        text.AppendLine();
+        foreach (Ratio ratio in report.Ratios)
+        {
+            string verdict = ratio.Met is { } met ? (met ? "  MET" : "  MISSED") : "";
+            string target = ratio.Target is { } t ? $" (target >= {N(t)})" : "";
+            text.AppendLine(CultureInfo.InvariantCulture, $"{ratio.What}: {(ratio.Value is { } v ? N(v) : "n/a")}{target}{verdict}");
+        }
+
+        if (report.RelayDirect?.HubActivation is not null || report.Costs is not null)
+        {
+            text.AppendLine();
+            text.AppendLine("Per-operation CPU costs, measured alone on one thread:");
+            if (report.RelayDirect?.HubActivation is { } hub)
+            {
+                text.AppendLine(FormattableString.Invariant(
+                    $"  relay hub set-up per invocation (DI scope + RelayHub with its CoordinationDbContext): {hub.WithDbContextMicros:F2} us, of which building the scoped DbContextOptions {hub.DbContextOptionsOnlyMicros:F2} us; without the DbContext: {hub.WithoutDbContextMicros:F2} us"));
+            }
+
+            if (report.Costs is { } costs)
+            {
+                text.AppendLine(FormattableString.Invariant(
+                    $"  SDK client receive path per delivery (parse, clone, bind): (a) {costs.ClientReceiveBaselineMicros:F2} us, (b) {costs.ClientReceiveRelayMicros:F2} us, (b) bound to EnvelopeDelivery {costs.ClientReceiveRelayTypedMicros:F2} us"));
+                text.AppendLine(FormattableString.Invariant(
+                    $"  server JSON serialization per group message (once per send): (a) {costs.ServerSerializeBaselineMicros:F2} us, (b) {costs.ServerSerializeRelayMicros:F2} us"));
+            }
+        }
+
+        if (report.Observations.Count > 0)
+        {
+            text.AppendLine();
+            foreach (string observation in report.Observations)
+            {
+                text.AppendLine("- " + observation);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public static string Json(BenchmarkReport report) => JsonSerializer.Serialize(report, _json);
+
+    /// <summary>Two panels: deliveries/s of (a) and (b); sends/s of (c) and the SQLite baselines.</summary>
+    public static string Svg(BenchmarkReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        const int Width = 960;
+        const int Height = 520;
+        StringBuilder svg = new();
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{Height}" viewBox="0 0 {Width} {Height}" font-family="sans-serif" font-size="12">""");
+        svg.AppendLine("""<rect width="100%" height="100%" fill="white"/>""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{Width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Coordination relay benchmark, {Escape(report.Timestamp.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture))}, {report.Machine.Cores} cores</text>""");
+
+        List<(string Label, double Value, string Color)> fanOut = [];
+        if (report.Baseline is { } baseline)
+        {
+            fanOut.Add(("(a) SignalR baseline", baseline.Throughput.DeliveriesPerSecond, "#8c8c8c"));
+        }
+
+        if (report.BaselineRelaySized is { } relaySized)
+        {
+            fanOut.Add(("(a') baseline, relay-sized", relaySized.Throughput.DeliveriesPerSecond, "#b5b5b5"));
+        }
+
+        if (report.RelayGroup is { } group)
+        {
+            fanOut.Add(("(b) relay cell", group.Throughput.DeliveriesPerSecond, "#2f6fb0"));
+        }
+
+        double? fanOutTarget = report.Baseline is { } a ? a.Throughput.DeliveriesPerSecond * GroupRatioTarget : null;
+        int members = report.RelayGroup?.Connections ?? report.Baseline?.FanOut ?? 0;
+        Panel(svg, 20, 40, 440, 370, $"Fan-out to {members.ToString(CultureInfo.InvariantCulture)} connections: deliveries/s", fanOut, fanOutTarget, "target 0.5 x baseline");
+
+        List<(string Label, double Value, string Color)> durable = [];
+        if (report.RelayDirect is { } direct)
+        {
+            durable.Add(("(c) relay direct", direct.Throughput.SendsPerSecond, "#2f6fb0"));
+        }
+
+        if (report.Sqlite is { } sqlite)
+        {
+            durable.Add(("SQLite 1 insert/commit", sqlite.FsyncPerInsert.RowsPerSecond, "#8c8c8c"));
+            durable.Add(($"SQLite {sqlite.Batched.RowsPerTransaction} inserts/commit", sqlite.Batched.RowsPerSecond, "#b5b5b5"));
+        }
+
+        Panel(svg, 500, 40, 440, 370, "Durable sends: acknowledged sends/s (SQLite: rows/s)", durable, report.RelayDirect is null ? null : DirectSendsTarget, "target 8,000/s");
+        int footerTop = 440;
+        foreach (Ratio ratio in report.Ratios)
+        {
+            string verdict = ratio.Met is { } met ? (met ? " (target met)" : " (target missed)") : "";
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="20" y="{footerTop}" font-size="11" fill="#333">{Escape($"{ratio.What}: {(ratio.Value is { } v ? N(v) : "n/a")}{verdict}")}</text>""");
+            footerTop += 15;
+        }
+
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    private static void Panel(StringBuilder svg, int left, int top, int width, int height, string title, List<(string Label, double Value, string Color)> bars, double? target, string targetLabel)
+    {
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{left + (width / 2)}" y="{top + 14}" text-anchor="middle" font-size="13" font-weight="bold">{Escape(title)}</text>""");
+        int plotTop = top + 40;
+        int plotBottom = top + height - 40;
+        int plotHeight = plotBottom - plotTop;
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<line x1="{left}" y1="{plotBottom}" x2="{left + width}" y2="{plotBottom}" stroke="black"/>""");
+        if (bars.Count == 0)
+        {
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{left + (width / 2)}" y="{plotTop + (plotHeight / 2)}" text-anchor="middle" fill="#666">not run</text>""");
+            return;
+        }
+
+        double max = Math.Max(bars.Max(b => b.Value), target ?? 0) * 1.12;
+        max = max <= 0 ? 1 : max;
+        int slot = width / bars.Count;
+        int barWidth = Math.Min(110, slot * 6 / 10);
+        for (int i = 0; i < bars.Count; i++)
+        {
+            (string label, double value, string color) = bars[i];
+            double barHeight = plotHeight * value / max;
+            double x = left + (slot * i) + ((slot - barWidth) / 2.0);
+            double y = plotBottom - barHeight;
+            svg.AppendLine(FormattableString.Invariant($"""<rect x="{x:F1}" y="{y:F1}" width="{barWidth}" height="{barHeight:F1}" fill="{color}"/>"""));
+            svg.AppendLine(FormattableString.Invariant($"""<text x="{x + (barWidth / 2.0):F1}" y="{y - 6:F1}" text-anchor="middle">{Escape(N(value))}</text>"""));
+            string[] labelLines = Wrap(label);
+            for (int l = 0; l < labelLines.Length; l++)
+            {
+                svg.AppendLine(FormattableString.Invariant($"""<text x="{x + (barWidth / 2.0):F1}" y="{plotBottom + 18 + (l * 15)}" text-anchor="middle">{Escape(labelLines[l])}</text>"""));
+            }
+        }
+
+        if (target is { } line)
+        {
+            double y = plotBottom - (plotHeight * line / max);
+            svg.AppendLine(FormattableString.Invariant($"""<line x1="{left}" y1="{y:F1}" x2="{left + width}" y2="{y:F1}" stroke="#c0392b" stroke-dasharray="6 4"/>"""));
+            svg.AppendLine(FormattableString.Invariant($"""<text x="{left + (width / 2)}" y="{top + 30}" text-anchor="middle" fill="#c0392b">{Escape("dashed line: " + targetLabel)}</text>"""));
+        }
+    }
+
+    /// <summary>Splits a bar label into at most two lines, at the space nearest the middle.</summary>
+    private static string[] Wrap(string label)
+    {
+        if (label.Length <= 16)
+        {
+            return [label];
+        }
+
+        int middle = label.Length / 2;
+        int best = -1;
+        for (int i = 0; i < label.Length; i++)
+        {
+            if (label[i] == ' ' && (best < 0 || Math.Abs(i - middle) < Math.Abs(best - middle)))
+            {
+                best = i;
+            }
+        }
+
+        return best < 0 ? [label] : [label[..best], label[(best + 1)..]];
+    }
+
+    private static string[] FixedRow(string name, FixedRateRun run) =>
+    [
+        name,
+        $"fixed {N(run.OfferedPerSecond)}/s",
+        N(run.AchievedPerSecond),
+        "",
+        Latency(run.SendLatency),
+        run.DeliveryLatency is { } delivery ? Latency(delivery) : "",
+        run.Resources is { } r ? P(r.CpuPercentOfMachine) : "",
+        run.Resources is { } o ? P(o.OtherProcessesCpuPercent) : "",
+        "",
+        run.Resources is { } a ? P(a.AllocatedMBPerSecond) : "",
+    ];
+
+    private static string Latency(LatencySummary latency) =>
+        latency.Count == 0 ? "-" : FormattableString.Invariant($"{latency.P50Ms:F2} / {latency.P99Ms:F2} / {latency.P999Ms:F2}");
+
+    private static string N(double value) =>
+        Math.Abs(value) >= 100 ? value.ToString("N0", CultureInfo.InvariantCulture) : value.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string P(double value) => value.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static double Round(double value, int digits) => double.IsFinite(value) ? Math.Round(value, digits) : 0;
+
+    private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
+}
