@@ -109,7 +109,6 @@ public sealed class MessagingClient : IAsyncDisposable
         long sentAt = _clock.GetUtcNow().ToUnixTimeMilliseconds();
         InnerMessage inner = InnerMessage.Create(_identity, conversationId, messageId, ContentType.Text, Encoding.UTF8.GetBytes(text), sentAt);
         byte[] plaintext;
-        int? epoch = null;
         if (conversation.Kind == ConversationKind.Direct)
         {
             List<RecipientKey> recipients = await RecipientsAsync(conversationId, ct);
@@ -125,11 +124,10 @@ public sealed class MessagingClient : IAsyncDisposable
             SenderChain chain = await OwnChainAsync(conversation, ct);
             plaintext = GroupEnvelope.Seal(conversationId, messageId, (uint)conversation.Epoch, inner.Encode(), chain);
             _store.SaveState(_groupKeys.Export());
-            epoch = conversation.Epoch;
         }
 
         _store.Add(new StoredMessage(conversationId, 0, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
-        return await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext), epoch, ct);
+        return await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext), ct);
     }
 
     /// <summary>Fetches, processes and acknowledges everything pending; returns how many new messages were stored.</summary>
@@ -362,7 +360,7 @@ public sealed class MessagingClient : IAsyncDisposable
         if (recipients.Count > 0)
         {
             byte[] sealedDistribution = PairwiseEnvelope.Seal(conversation.ConversationId, messageId, distribution.Encode(), recipients);
-            await SendEnvelopeAsync(new SendEnvelope(conversation.ConversationId, messageId, sealedDistribution), conversation.Epoch, ct);
+            await SendEnvelopeAsync(new SendEnvelope(conversation.ConversationId, messageId, sealedDistribution), ct);
         }
 
         _store.Add(new StoredMessage(conversation.ConversationId, 0, messageId, _identity.AccountId, _identity.DeviceId, 0, null, Outgoing: true, Failure: null));
@@ -370,9 +368,8 @@ public sealed class MessagingClient : IAsyncDisposable
         return chain;
     }
 
-    private async Task<SendResult> SendEnvelopeAsync(SendEnvelope envelope, int? epoch, CancellationToken ct)
+    private async Task<SendResult> SendEnvelopeAsync(SendEnvelope envelope, CancellationToken ct)
     {
-        _ = epoch;
         if (_hub?.IsConnected == true)
         {
             try

@@ -32,7 +32,9 @@ public static class DatabaseExtensions
             .AddInterceptors(new SqlitePragmaInterceptor())
             // Migrations are written by hand, without a model snapshot; MigrationTests compares the
             // migrated schema with the model instead.
-            .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning)));
+            .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning)),
+            // The options never change: build them once, not for every hub call that needs a context.
+            optionsLifetime: ServiceLifetime.Singleton);
         return builder;
     }
 

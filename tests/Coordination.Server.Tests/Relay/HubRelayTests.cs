@@ -142,7 +142,7 @@ public sealed class HubRelayTests : IClassFixture<RelayFactory>
 
         Assert.Equal(HubConnectionState.Closed, phoneHub.State);
         Assert.Equal(HubConnectionState.Connected, laptopHub.State);
-        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(bobPhone));
+        Assert.IsNotType<TimeoutException>(await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(bobPhone)));
         InboxPage stillWorks = await laptopHub.InvokeAsync<InboxPage>(nameof(IRelayHub.Fetch), [1], CancellationToken.None).WaitAsync(TestTimeouts.Default);
         Assert.NotNull(stillWorks);
     }
@@ -152,8 +152,8 @@ public sealed class HubRelayTests : IClassFixture<RelayFactory>
     {
         Uri hub = new(_relay.ServerAddress, RelayHubContract.Path);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => HubConnection.ConnectAsync(hub, null, null, CancellationToken.None).WaitAsync(TestTimeouts.Default));
-        await Assert.ThrowsAnyAsync<Exception>(() => HubConnection.ConnectAsync(hub, "bm90LWEtdG9rZW4", null, CancellationToken.None).WaitAsync(TestTimeouts.Default));
+        Assert.IsNotType<TimeoutException>(await Assert.ThrowsAnyAsync<Exception>(() => HubConnection.ConnectAsync(hub, null, null, CancellationToken.None).WaitAsync(TestTimeouts.Default)));
+        Assert.IsNotType<TimeoutException>(await Assert.ThrowsAnyAsync<Exception>(() => HubConnection.ConnectAsync(hub, "bm90LWEtdG9rZW4", null, CancellationToken.None).WaitAsync(TestTimeouts.Default)));
     }
 
     [Fact]
