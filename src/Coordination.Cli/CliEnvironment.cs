@@ -13,6 +13,9 @@ public sealed class CliEnvironment
 
     public required TextWriter Error { get; init; }
 
+    /// <summary>Standard input, read by commands that take a text when no option gives it (<c>send</c>).</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
     /// <summary>Environment variables the CLI reads (COORD_PROFILE, COORD_PASSPHRASE, COORD_KDF, HOME, NO_COLOR).</summary>
     public required IReadOnlyDictionary<string, string?> Variables { get; init; }
 
@@ -44,6 +47,7 @@ public sealed class CliEnvironment
         {
             Out = Console.Out,
             Error = Console.Error,
+            In = Console.In,
             Variables = variables,
             OutputIsTerminal = !Console.IsOutputRedirected,
             ErrorIsTerminal = !Console.IsErrorRedirected,

@@ -17,9 +17,13 @@ public static class CoordCli
 
     /// <summary>Runs with the given output writers and environment variables (nothing is prompted for).</summary>
     public static Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?> environment, CancellationToken ct = default) =>
+        InvokeAsync(args, TextReader.Null, stdout, stderr, environment, ct);
+
+    /// <summary>As above, with <paramref name="stdin"/> as standard input (not a terminal).</summary>
+    public static Task<int> InvokeAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?> environment, CancellationToken ct = default) =>
         InvokeAsync(
             args,
-            new CliEnvironment { Out = stdout, Error = stderr, Variables = environment },
+            new CliEnvironment { In = stdin, Out = stdout, Error = stderr, Variables = environment },
             RootCommandBuilder.CreateDefault(),
             ct);
 

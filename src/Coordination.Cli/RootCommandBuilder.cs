@@ -3,7 +3,7 @@ using Coordination.Cli.Commands;
 
 namespace Coordination.Cli;
 
-/// <summary>A group of commands under one name (<c>identity</c>, <c>device</c>, later <c>send</c> and <c>read</c>).</summary>
+/// <summary>A group of commands under one name (<c>identity</c>, <c>device</c>, <c>send</c> and <c>read</c>, ...).</summary>
 public interface ICommandGroup
 {
     /// <summary>Builds the group's command(s); actions run through <paramref name="context"/>.</summary>
@@ -12,8 +12,8 @@ public interface ICommandGroup
 
 /// <summary>
 /// Assembles the <c>coord</c> command tree: the global options plus every registered
-/// <see cref="ICommandGroup"/>. New command groups (the messaging commands <c>send</c> and
-/// <c>read</c>) are added here with <see cref="Add"/>, or to <see cref="CreateDefault"/>.
+/// <see cref="ICommandGroup"/>. New command groups are added with <see cref="Add"/>, or to
+/// <see cref="CreateDefault"/>.
 /// </summary>
 public sealed class RootCommandBuilder
 {
@@ -22,7 +22,8 @@ public sealed class RootCommandBuilder
     /// <summary>The commands <c>coord</c> ships with.</summary>
     public static RootCommandBuilder CreateDefault() => new RootCommandBuilder()
         .Add(new IdentityCommands())
-        .Add(new DeviceCommands());
+        .Add(new DeviceCommands())
+        .Add(new MessagingCommands());
 
     public RootCommandBuilder Add(ICommandGroup group)
     {

@@ -11,7 +11,7 @@ using Coordination.Protocol;
 namespace Coordination.Cli.Tests;
 
 /// <summary>The real <c>coord</c> CLI against the real relay on a real port, with temporary profile directories.</summary>
-public sealed class CliTests(RelayServer relay) : IClassFixture<RelayServer>, IDisposable
+public sealed class CliTests(RelayFactory relay) : IClassFixture<RelayFactory>, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "coordination-cli-tests", "run-" + Guid.NewGuid().ToString("N"));
 

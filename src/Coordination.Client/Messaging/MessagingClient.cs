@@ -42,6 +42,9 @@ public sealed class MessagingClient : IAsyncDisposable
     /// <summary>An envelope could not be decrypted or verified; it is recorded and acknowledged.</summary>
     public event Action<DecryptionFailure>? DecryptionFailed;
 
+    /// <summary>The live connection is gone for good (the device was revoked, or reconnecting failed for another lasting reason).</summary>
+    public event Action<Exception>? ConnectionLost;
+
     public LocalMessageStore Store => _store;
 
     public bool IsLive => _hub?.IsConnected == true;
@@ -67,6 +70,7 @@ public sealed class MessagingClient : IAsyncDisposable
                 });
             });
         _hub.Reconnected += () => SyncAsync(CancellationToken.None);
+        _hub.GaveUp += reason => ConnectionLost?.Invoke(reason);
         await _hub.StartAsync(ct);
         await SyncAsync(ct);
     }
@@ -100,7 +104,10 @@ public sealed class MessagingClient : IAsyncDisposable
     }
 
     /// <summary>Encrypts, signs and sends a text; returns once the relay stored it durably.</summary>
-    public async Task<SendResult> SendTextAsync(Guid conversationId, string text, CancellationToken ct)
+    public Task<SendResult> SendTextAsync(Guid conversationId, string text, CancellationToken ct) => SendTextAsync(conversationId, text, null, ct);
+
+    /// <summary>As <see cref="SendTextAsync(Guid, string, CancellationToken)"/>, deleted by the relay after <paramref name="ttlSeconds"/> if still undelivered.</summary>
+    public async Task<SendResult> SendTextAsync(Guid conversationId, string text, int? ttlSeconds, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(text);
         await EnsureLoggedInAsync(ct);
@@ -126,8 +133,10 @@ public sealed class MessagingClient : IAsyncDisposable
             _store.SaveState(_groupKeys.Export());
         }
 
-        _store.Add(new StoredMessage(conversationId, 0, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
-        return await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext), ct);
+        // Into the history only once the relay holds it: a failed send leaves no phantom message.
+        SendResult result = await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext, ttlSeconds), ct);
+        _store.Add(new StoredMessage(conversationId, result.Seq, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
+        return result;
     }
 
     /// <summary>Fetches, processes and acknowledges everything pending; returns how many new messages were stored.</summary>
@@ -286,7 +295,7 @@ public sealed class MessagingClient : IAsyncDisposable
             return new StoredMessage(envelope.ConversationId, envelope.Seq, envelope.MessageId, inner.SenderAccountId, inner.SenderDeviceId, inner.SentAt, null, false, null);
         }
 
-        return new StoredMessage(envelope.ConversationId, envelope.Seq, envelope.MessageId, inner.SenderAccountId, inner.SenderDeviceId, inner.SentAt, inner.Text, Outgoing: false, Failure: null);
+        return new StoredMessage(envelope.ConversationId, envelope.Seq, envelope.MessageId, inner.SenderAccountId, inner.SenderDeviceId, inner.SentAt, inner.Text, Outgoing: inner.SenderDeviceId == _identity.DeviceId, Failure: null);
     }
 
     /// <summary>Null when the sender is a current, account-signed device of the conversation and its signature verifies.</summary>

@@ -41,12 +41,16 @@ public sealed class Coord(string home, string passphrase = Coord.DefaultPassphra
         ["COORD_PASSPHRASE"] = passphrase,
     };
 
-    public async Task<CoordResult> RunAsync(params string[] args)
+    public Task<CoordResult> RunAsync(params string[] args) => RunWithInputAsync(string.Empty, args);
+
+    /// <summary>Runs with <paramref name="stdin"/> as standard input.</summary>
+    public async Task<CoordResult> RunWithInputAsync(string stdin, params string[] args)
     {
+        using StringReader input = new(stdin);
         using StringWriter stdout = new();
         using StringWriter stderr = new();
         using CancellationTokenSource cts = new(Timeout);
-        int exit = await CoordCli.InvokeAsync(args, stdout, stderr, Environment, cts.Token).WaitAsync(Timeout);
+        int exit = await CoordCli.InvokeAsync(args, input, stdout, stderr, Environment, cts.Token).WaitAsync(Timeout);
         return new CoordResult(exit, stdout.ToString(), stderr.ToString());
     }
 

@@ -1,5 +1,4 @@
 using Coordination.Server.Persistence;
-using Coordination.Server.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Coordination.Server.Tests.Infrastructure;
 
 namespace Coordination.Server.Tests.Hosting;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Coordination.Client.Api;
-using Coordination.Client.Identity;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
@@ -10,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
-namespace Coordination.Server.Tests.Infrastructure;
+namespace Coordination.Testing;
 
 /// <summary>
 /// The real server on a real Kestrel port (127.0.0.1, chosen by the OS) with a real SQLite file in
@@ -54,6 +52,9 @@ public class RelayFactory : WebApplicationFactory<Program>
 
     public string DatabasePath => Path.Combine(DataDirectory, "coordination.db");
 
+    /// <summary>The relay's URL as a client is given it (for example the CLI's <c>--server</c>).</summary>
+    public string Url => ServerAddress.AbsoluteUri;
+
     public ConcurrentQueue<string> Logs { get; } = new();
 
     public ShiftableClock Clock { get; } = new();
@@ -89,16 +90,6 @@ public class RelayFactory : WebApplicationFactory<Program>
             },
         };
         return new HttpClient(handler) { BaseAddress = ServerAddress, Timeout = TimeSpan.FromSeconds(30) };
-    }
-
-    /// <summary>A registered, logged-in device of a new account.</summary>
-    public async Task<TestDevice> NewAccountAsync()
-    {
-        RelayApi api = new(CreateRealClient());
-        DeviceIdentity identity = DeviceIdentity.CreateAccount();
-        await api.RegisterAccountAsync(identity).WaitAsync(TestTimeouts.Default);
-        await api.LoginAsync(identity).WaitAsync(TestTimeouts.Default);
-        return new TestDevice(identity, api, this);
     }
 
     public SqliteConnection OpenDatabase()
