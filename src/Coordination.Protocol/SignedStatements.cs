@@ -53,18 +53,24 @@ public static class SignedStatements
         return statement;
     }
 
-    /// <summary>Lower-case scheme and host, no trailing slash, default ports dropped.</summary>
+    /// <summary>
+    /// Lower-case scheme and host, no path or trailing slash, default ports dropped. An
+    /// internationalized host is written in its ASCII (Punycode) form, so <c>https://пример.рф</c>
+    /// and <c>https://xn--e1afmkfd.xn--p1ai</c> are one origin; an IPv6 host keeps its brackets.
+    /// </summary>
     public static string NormalizeOrigin(string origin)
     {
         ArgumentException.ThrowIfNullOrEmpty(origin);
-        if (!Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri))
+        // On Unix "/path" parses as an absolute file: URI; only web origins are origins.
+        if (!Uri.TryCreate(origin, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException("The origin must be an absolute URI such as https://relay.example.", nameof(origin));
+            throw new ArgumentException("The origin must be an absolute http or https URI such as https://relay.example.", nameof(origin));
         }
 
+        string host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost;
         return uri.IsDefaultPort
-            ? $"{uri.Scheme}://{uri.Host}".ToLowerInvariant()
-            : $"{uri.Scheme}://{uri.Host}:{uri.Port}".ToLowerInvariant();
+            ? $"{uri.Scheme}://{host}".ToLowerInvariant()
+            : $"{uri.Scheme}://{host}:{uri.Port}".ToLowerInvariant();
     }
 
     private static void RequireLength(ReadOnlySpan<byte> value, int length, string name)

@@ -23,6 +23,29 @@ public sealed class RelayOptions
     /// <summary>The most sends committed in one transaction.</summary>
     public int MaxBatch { get; set; } = 1024;
 
+    /// <summary>Fails at start, with the setting's name, rather than on the first login.</summary>
+    public RelayOptions Validate()
+    {
+        if (PublicOrigin is not null)
+        {
+            try
+            {
+                _ = SignedStatements.NormalizeOrigin(PublicOrigin);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidOperationException($"Relay:PublicOrigin '{PublicOrigin}' is not usable: {ex.Message}", ex);
+            }
+        }
+
+        if (SweepInterval <= TimeSpan.Zero || SendReceiptLifetime <= TimeSpan.Zero || MaxBatch < 1)
+        {
+            throw new InvalidOperationException("Relay:SweepInterval and Relay:SendReceiptLifetime must be positive and Relay:MaxBatch at least 1.");
+        }
+
+        return this;
+    }
+
     public string OriginFor(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -9,7 +9,7 @@ public static class RelayExtensions
     public static WebApplicationBuilder AddRelay(this WebApplicationBuilder builder)
     {
         RelayOptions options = builder.Configuration.GetSection("Relay").Get<RelayOptions>() ?? new RelayOptions();
-        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(options.Validate());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ConnectionRegistry>();
         builder.Services.AddSingleton<ConversationDirectory>();
