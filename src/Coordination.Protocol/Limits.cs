@@ -34,6 +34,19 @@ public static class Limits
     public const int ChallengeNonceBytes = 32;
     public const int SessionTokenBytes = 32;
     public const int LinkLookupIdBytes = 32;
+    public const int InviteLookupIdBytes = 32;
+
+    /// <summary>Ciphertext of a cell's name and description, or of a member's display name.</summary>
+    public const int MaxSealedProfileBytes = 2048;
+
+    /// <summary>Ciphertext of an event's details (place, time, topic) or of an RSVP.</summary>
+    public const int MaxSealedEventBytes = 4096;
+
+    /// <summary>The longest time an invite may stay open.</summary>
+    public static TimeSpan MaxInviteLifetime { get; } = TimeSpan.FromDays(30);
+
+    /// <summary>Membership log entries per page.</summary>
+    public const int MaxLogPageSize = 500;
 
     /// <summary>True when <paramref name="length"/> is exactly one of <see cref="EnvelopeBuckets"/>.</summary>
     public static bool IsEnvelopeBucket(int length)

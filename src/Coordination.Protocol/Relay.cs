@@ -6,6 +6,9 @@ public enum ConversationKind
     Cell = 2,
     GrasGroup = 3,
     TaskThread = 4,
+
+    /// <summary>A cell's announcements: organizers write, every member (newcomers too) reads.</summary>
+    Announcements = 5,
 }
 
 /// <summary>POST /api/v1/conversations/direct: the direct conversation with another account (created once).</summary>
