@@ -1,4 +1,5 @@
 using Coordination.Server.Auth;
+using Coordination.Server.Cells;
 using Coordination.Server.Health;
 using Coordination.Server.Hosting;
 using Coordination.Server.Identity;
@@ -16,6 +17,7 @@ builder.AddCoordinationDatabase();
 builder.AddDeviceAuthentication();
 builder.AddIdentity();
 builder.AddRelay();
+builder.AddCells();
 
 WebApplication app = builder.Build();
 
@@ -28,5 +30,6 @@ app.MapOpenApiDocument();
 app.MapAuth();
 app.MapIdentity();
 app.MapRelay();
+app.MapCells();
 
 app.Run();

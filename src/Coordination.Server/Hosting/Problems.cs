@@ -18,6 +18,8 @@ public static class Problems
 
     public static ProblemHttpResult Unauthorized(string detail) => Problem(StatusCodes.Status401Unauthorized, detail);
 
+    public static ProblemHttpResult Forbidden(string detail) => Problem(StatusCodes.Status403Forbidden, detail);
+
     public static ProblemHttpResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, detail);
 
     public static ProblemHttpResult Conflict(string detail) => Problem(StatusCodes.Status409Conflict, detail);

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Coordination.Protocol;
+using Coordination.Server.Cells;
 using Coordination.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,7 +16,8 @@ public sealed class ConversationDirectory(IServiceScopeFactory scopes)
 
     private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
 
-    public sealed record Entry(Guid ConversationId, int Epoch, IReadOnlySet<Guid> Participants);
+    /// <param name="Writers">Who may send, when not every participant may (a cell's announcements: its organizers).</param>
+    public sealed record Entry(Guid ConversationId, ConversationKind Kind, int Epoch, IReadOnlySet<Guid> Participants, IReadOnlySet<Guid>? Writers);
 
     /// <summary>The conversation if <paramref name="accountId"/> takes part in it; null otherwise (also when it does not exist).</summary>
     public async ValueTask<Entry?> ForParticipantAsync(Guid conversationId, Guid accountId, CancellationToken ct)
@@ -40,7 +43,18 @@ public sealed class ConversationDirectory(IServiceScopeFactory scopes)
 
         List<Guid> participants = await db.ConversationParticipants.AsNoTracking()
             .Where(p => p.ConversationId == conversationId).Select(p => p.AccountId).ToListAsync(ct);
-        Entry entry = new(conversationId, conversation.Epoch, participants.ToHashSet());
+        HashSet<Guid>? writers = null;
+        if (conversation.Kind == ConversationKind.Announcements)
+        {
+            writers = [.. await (
+                from c in db.Set<Cell>()
+                where c.AnnouncementsId == conversationId
+                join m in db.Set<Membership>() on c.Id equals m.CellId
+                where m.Role == MemberRole.Organizer
+                select m.AccountId).ToListAsync(ct)];
+        }
+
+        Entry entry = new(conversationId, conversation.Kind, conversation.Epoch, participants.ToHashSet(), writers);
         if (_entries.Count >= MaxCached)
         {
             _entries.Clear();

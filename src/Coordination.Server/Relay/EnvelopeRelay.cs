@@ -27,13 +27,56 @@ public sealed class EnvelopeRelay(RelayWriter writer, ConversationDirectory conv
             return (null, new RelayRefusal(StatusCodes.Status429TooManyRequests, "Too many sends from this device; slow down."));
         }
 
-        if (await conversations.ForParticipantAsync(envelope!.ConversationId, accountId, ct) is null)
+        ConversationDirectory.Entry? conversation = await conversations.ForParticipantAsync(envelope!.ConversationId, accountId, ct);
+        if (conversation is null)
         {
             return (null, new RelayRefusal(StatusCodes.Status404NotFound, "No such conversation."));
         }
 
+        RelayRefusal? refusal = CheckGroupRules(conversation, accountId, envelope.Ciphertext);
+        if (refusal is not null)
+        {
+            return (null, refusal);
+        }
+
         SendResult result = await writer.SendAsync(envelope, EnvelopeRules.ExpiresAt(envelope, clock), connectionId).WaitAsync(ct);
         return (result, null);
+    }
+
+    /// <summary>
+    /// In cells and groups the relay reads the first six bytes of an envelope (protocol section 6):
+    /// version 0x01, then type 0x01 (pairwise) or 0x02 (group, followed by its epoch, big-endian).
+    /// A group message for any epoch but the current one is refused, so a removed member's keys
+    /// stop working the moment the new epoch is announced. Announcements are for organizers.
+    /// </summary>
+    private static RelayRefusal? CheckGroupRules(ConversationDirectory.Entry conversation, Guid accountId, byte[] ciphertext)
+    {
+        if (conversation.Writers is not null && !conversation.Writers.Contains(accountId))
+        {
+            return new RelayRefusal(StatusCodes.Status403Forbidden, "Only the cell's organizers post announcements.");
+        }
+
+        if (conversation.Kind is not (ConversationKind.Cell or ConversationKind.GrasGroup or ConversationKind.Announcements))
+        {
+            return null;
+        }
+
+        if (ciphertext[0] != 0x01 || ciphertext[1] is not (0x01 or 0x02))
+        {
+            return new RelayRefusal(StatusCodes.Status400BadRequest, "In a cell or group, an envelope starts with version 0x01 and type 0x01 (pairwise) or 0x02 (group).");
+        }
+
+        if (ciphertext[1] == 0x02)
+        {
+            uint epoch = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ciphertext.AsSpan(2, 4));
+            if (epoch != (uint)conversation.Epoch)
+            {
+                return new RelayRefusal(StatusCodes.Status409Conflict,
+                    $"This group message is sealed for epoch {epoch}, but the conversation is at epoch {conversation.Epoch}: membership changed. Fetch the conversation, re-key and send again.");
+            }
+        }
+
+        return null;
     }
 
     public async Task<RelayRefusal?> AckAsync(Guid deviceId, AckRequest? request, CancellationToken ct)

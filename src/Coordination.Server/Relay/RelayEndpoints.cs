@@ -140,24 +140,41 @@ public static class RelayEndpoints
 
 /// <summary>
 /// Creates conversations and changes who is in them: participants, delivery cursors for their
-/// devices, live group membership of their open connections, and the directory cache.
+/// devices, live group membership of their open connections, and the directory cache. Database
+/// changes join the caller's unit of work; <see cref="PublishAsync"/> applies the live side after
+/// the caller committed.
 /// </summary>
-public sealed class ConversationMembership(ConnectionRegistry registry, ConversationDirectory directory, IHubContext<RelayHub, IRelayClient> hub)
+public sealed class ConversationMembership(ConnectionRegistry registry, ConversationDirectory directory, IHubContext<RelayHub, IRelayClient> hub, RelayWriter writer)
 {
-    public async Task<Guid> CreateAsync(CoordinationDbContext db, ConversationKind kind, IReadOnlyCollection<Guid> accounts, byte[]? directPairKey, CancellationToken ct)
+    private readonly List<(Guid ConversationId, Guid AccountId, bool Added)> _pending = [];
+
+    /// <summary>
+    /// Creates a conversation. With <paramref name="partOfUnitOfWork"/> the caller saves (in its
+    /// transaction) and then calls <see cref="PublishAsync"/>; otherwise it is saved and published here.
+    /// </summary>
+    public async Task<Guid> CreateAsync(
+        CoordinationDbContext db, ConversationKind kind, IReadOnlyCollection<Guid> accounts, byte[]? directPairKey, CancellationToken ct,
+        Guid? conversationId = null, bool partOfUnitOfWork = false)
     {
         ArgumentNullException.ThrowIfNull(db);
-        Guid conversationId = Guid.NewGuid();
-        db.Conversations.Add(new Conversation { Id = conversationId, Kind = kind, Epoch = 0, DirectPairKey = directPairKey });
+        ArgumentNullException.ThrowIfNull(accounts);
+        Guid id = conversationId ?? Guid.NewGuid();
+        db.Conversations.Add(new Conversation { Id = id, Kind = kind, Epoch = 0, DirectPairKey = directPairKey });
         foreach (Guid account in accounts)
         {
-            db.ConversationParticipants.Add(new ConversationParticipant { ConversationId = conversationId, AccountId = account });
+            db.ConversationParticipants.Add(new ConversationParticipant { ConversationId = id, AccountId = account });
         }
 
         List<Guid> devices = await db.Devices.Where(d => accounts.Contains(d.AccountId) && !d.Revoked).Select(d => d.Id).ToListAsync(ct);
         foreach (Guid device in devices)
         {
-            db.DeliveryCursors.Add(new DeliveryCursor { DeviceId = device, ConversationId = conversationId, AckedSeq = 0 });
+            db.DeliveryCursors.Add(new DeliveryCursor { DeviceId = device, ConversationId = id, AckedSeq = 0 });
+        }
+
+        if (partOfUnitOfWork)
+        {
+            _pending.AddRange(accounts.Select(a => (id, a, true)));
+            return id;
         }
 
         try
@@ -171,14 +188,99 @@ public sealed class ConversationMembership(ConnectionRegistry registry, Conversa
             return await db.Conversations.Where(c => c.DirectPairKey == directPairKey).Select(c => c.Id).FirstAsync(ct);
         }
 
-        directory.Invalidate(conversationId);
-        ConversationInfo info = new(conversationId, kind, 0, [.. accounts]);
-        foreach (ConnectionRegistry.Connection connection in registry.OfAccounts(accounts))
+        _pending.AddRange(accounts.Select(a => (id, a, true)));
+        await PublishAsync(ct);
+        return id;
+    }
+
+    /// <summary>
+    /// Adds an account to a conversation. Its devices start after everything already stored: they
+    /// could not decrypt older group messages anyway (those belong to earlier epochs).
+    /// </summary>
+    public async Task AddAsync(CoordinationDbContext db, Guid conversationId, Guid accountId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        if (await db.ConversationParticipants.AnyAsync(p => p.ConversationId == conversationId && p.AccountId == accountId, ct))
         {
-            await hub.Groups.AddToGroupAsync(connection.ConnectionId, LiveDelivery.GroupFor(conversationId), ct);
-            await hub.Clients.Client(connection.ConnectionId).ConversationAdded(info);
+            return;
         }
 
-        return conversationId;
+        long latest = await db.Envelopes.Where(e => e.ConversationId == conversationId).MaxAsync(e => (long?)e.Seq, ct) ?? 0;
+        db.ConversationParticipants.Add(new ConversationParticipant { ConversationId = conversationId, AccountId = accountId });
+        List<Guid> devices = await db.Devices.Where(d => d.AccountId == accountId && !d.Revoked).Select(d => d.Id).ToListAsync(ct);
+        foreach (Guid device in devices)
+        {
+            db.DeliveryCursors.Add(new DeliveryCursor { DeviceId = device, ConversationId = conversationId, AckedSeq = latest });
+        }
+
+        _pending.Add((conversationId, accountId, true));
     }
+
+    /// <summary>Removes an account from a conversation: nothing more is delivered to its devices, and nothing waits for them.</summary>
+    public async Task RemoveAsync(CoordinationDbContext db, Guid conversationId, Guid accountId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        await db.ConversationParticipants.Where(p => p.ConversationId == conversationId && p.AccountId == accountId).ExecuteDeleteAsync(ct);
+        List<Guid> devices = await db.Devices.Where(d => d.AccountId == accountId).Select(d => d.Id).ToListAsync(ct);
+        await db.DeliveryCursors.Where(c => c.ConversationId == conversationId && devices.Contains(c.DeviceId)).ExecuteDeleteAsync(ct);
+        _pending.Add((conversationId, accountId, false));
+    }
+
+    /// <summary>Moves the conversation to its next epoch; group messages for older epochs are refused from now on.</summary>
+    public async Task AdvanceEpochAsync(CoordinationDbContext db, Guid conversationId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        await db.Conversations.Where(c => c.Id == conversationId).ExecuteUpdateAsync(s => s.SetProperty(c => c.Epoch, c => c.Epoch + 1), ct);
+        _pending.Add((conversationId, Guid.Empty, false));
+    }
+
+    /// <summary>After the caller's commit: refresh the directory, move open connections in or out of live delivery, and sweep.</summary>
+    public async Task PublishAsync(CancellationToken ct)
+    {
+        List<(Guid ConversationId, Guid AccountId, bool Added)> changes = [.. _pending];
+        _pending.Clear();
+        HashSet<Guid> touched = [.. changes.Select(c => c.ConversationId)];
+        foreach (Guid conversation in touched)
+        {
+            directory.Invalidate(conversation);
+        }
+
+        foreach ((Guid conversationId, Guid accountId, bool added) in changes.Where(c => c.AccountId != Guid.Empty))
+        {
+            foreach (ConnectionRegistry.Connection connection in registry.OfAccounts([accountId]))
+            {
+                if (added)
+                {
+                    await hub.Groups.AddToGroupAsync(connection.ConnectionId, LiveDelivery.GroupFor(conversationId), ct);
+                }
+                else
+                {
+                    await hub.Groups.RemoveFromGroupAsync(connection.ConnectionId, LiveDelivery.GroupFor(conversationId), ct);
+                }
+            }
+        }
+
+        foreach (Guid conversation in touched)
+        {
+            ConversationDirectory.Entry? entry = await directory.GetAsync(conversation, ct);
+            if (entry is null)
+            {
+                continue;
+            }
+
+            ConversationInfo info = new(conversation, entry.Kind, entry.Epoch, [.. entry.Participants]);
+            foreach (ConnectionRegistry.Connection connection in registry.OfAccounts([.. changes.Where(c => c.ConversationId == conversation && c.Added).Select(c => c.AccountId)]))
+            {
+                await hub.Clients.Client(connection.ConnectionId).ConversationAdded(info);
+            }
+        }
+
+        if (changes.Exists(c => !c.Added && c.AccountId != Guid.Empty))
+        {
+            await writer.SweepAsync(touched);
+        }
+    }
+
+    /// <summary>Forgets changes of a unit of work that was rolled back.</summary>
+    public void Discard() => _pending.Clear();
 }

@@ -41,6 +41,19 @@ public sealed class OpenApiTests : IClassFixture<RelayFactory>
             ("/api/v1/conversations/{conversationId}/envelopes", "post"),
             ("/api/v1/inbox", "get"),
             ("/api/v1/inbox/acks", "post"),
+            ("/api/v1/cells", "post"),
+            ("/api/v1/cells", "get"),
+            ("/api/v1/cells/{cellId}", "get"),
+            ("/api/v1/cells/{cellId}/members", "get"),
+            ("/api/v1/cells/{cellId}/members/me/display-name", "put"),
+            ("/api/v1/cells/{cellId}/log", "get"),
+            ("/api/v1/cells/{cellId}/log", "post"),
+            ("/api/v1/cells/{cellId}/invites", "post"),
+            ("/api/v1/cells/{cellId}/admissions", "get"),
+            ("/api/v1/cells/{cellId}/admissions/{accountId}/vouches", "post"),
+            ("/api/v1/invites/{lookupId}", "get"),
+            ("/api/v1/invites/{lookupId}/requests", "post"),
+            ("/api/v1/invites/{lookupId}/admission", "post"),
         ];
         List<string> documented = [.. paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name} {p.Name.TrimEnd('/')}"))];
         Assert.Equal(expected.Select(e => $"{e.Method} {e.Path}").Order(), documented.Order());
