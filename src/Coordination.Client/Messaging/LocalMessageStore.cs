@@ -30,6 +30,7 @@ public sealed class LocalMessageStore : IDisposable
     private readonly SecretKey _key;
     private readonly string _messagesPath;
     private readonly string _statePath;
+    private readonly string _directory;
     private readonly List<StoredMessage> _messages = [];
     private readonly HashSet<Guid> _seen = [];
     private readonly Lock _gate = new();
@@ -37,6 +38,7 @@ public sealed class LocalMessageStore : IDisposable
     private LocalMessageStore(SecretKey key, string directory)
     {
         _key = key;
+        _directory = directory;
         _messagesPath = Path.Combine(directory, "history.enc");
         _statePath = Path.Combine(directory, "group-state.enc");
     }
@@ -44,7 +46,15 @@ public sealed class LocalMessageStore : IDisposable
     /// <summary>Opens (or creates) the store in <paramref name="directory"/> under a 32-byte storage key.</summary>
     public static LocalMessageStore Open(string directory, ReadOnlySpan<byte> storageKey)
     {
-        Directory.CreateDirectory(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         LocalMessageStore store = new(SecretKey.Import(storageKey), directory);
         store.Load();
         return store;
@@ -81,7 +91,7 @@ public sealed class LocalMessageStore : IDisposable
             }
 
             byte[] line = Encoding.ASCII.GetBytes(Seal(JsonSerializer.SerializeToUtf8Bytes(message, s_json), s_messagesAd) + "\n");
-            using (FileStream file = new(_messagesPath, FileMode.Append, FileAccess.Write, FileShare.Read))
+            using (FileStream file = new(_messagesPath, PrivateFile(FileMode.Append)))
             {
                 file.Write(line);
                 file.Flush(flushToDisk: true);
@@ -93,24 +103,24 @@ public sealed class LocalMessageStore : IDisposable
     }
 
     /// <summary>Saves opaque state (group chains) encrypted, replacing the previous version atomically.</summary>
-    public void SaveState(byte[] state)
+    public void SaveState(byte[] state) => SaveRecord(_statePath, state, s_stateAd);
+
+    public byte[]? LoadState() => LoadRecord(_statePath, s_stateAd, "group key state");
+
+    /// <summary>
+    /// Saves another encrypted record next to the history (<c>{name}.enc</c>, associated data
+    /// <c>coordination/v1/{name}</c>), replacing the previous version atomically. The array is wiped.
+    /// </summary>
+    public void SaveRecord(string name, byte[] content)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        string temporary = _statePath + ".tmp";
-        File.WriteAllText(temporary, Seal(state, s_stateAd));
-        File.Move(temporary, _statePath, overwrite: true);
-        Array.Clear(state);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        SaveRecord(Path.Combine(_directory, name + ".enc"), content, Encoding.ASCII.GetBytes("coordination/v1/" + name));
     }
 
-    public byte[]? LoadState()
+    public byte[]? LoadRecord(string name)
     {
-        if (!File.Exists(_statePath))
-        {
-            return null;
-        }
-
-        return Open(File.ReadAllText(_statePath).Trim(), s_stateAd)
-            ?? throw new InvalidDataException("The local group key state is damaged or was written under another key.");
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return LoadRecord(Path.Combine(_directory, name + ".enc"), Encoding.ASCII.GetBytes("coordination/v1/" + name), name);
     }
 
     public void Dispose() => _key.Dispose();
@@ -137,6 +147,45 @@ public sealed class LocalMessageStore : IDisposable
                 _messages.Add(message);
             }
         }
+    }
+
+    private void SaveRecord(string path, byte[] content, byte[] ad)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        string temporary = path + ".tmp";
+        byte[] line = Encoding.ASCII.GetBytes(Seal(content, ad));
+        using (FileStream file = new(temporary, PrivateFile(FileMode.Create)))
+        {
+            file.Write(line);
+            file.Flush(flushToDisk: true);
+        }
+
+        // Durable before it replaces the old version: a crash leaves one or the other, whole.
+        File.Move(temporary, path, overwrite: true);
+        Array.Clear(content);
+    }
+
+    private byte[]? LoadRecord(string path, byte[] ad, string what)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        return Open(File.ReadAllText(path).Trim(), ad)
+            ?? throw new InvalidDataException($"The local {what} is damaged or was written under another key.");
+    }
+
+    /// <summary>Files only the owner may read or write (0600), whatever the umask.</summary>
+    private static FileStreamOptions PrivateFile(FileMode mode)
+    {
+        FileStreamOptions options = new() { Mode = mode, Access = FileAccess.Write, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
     }
 
     private string Seal(byte[] plaintext, byte[] ad)
