@@ -122,6 +122,18 @@ public sealed class MessagingCommands : ICommandGroup
                     throw new CliException(ex.Message);
                 }
 
+                // Fetch what waits for this device, its own message included: the relay deletes an
+                // envelope once every device of the conversation has it, this one too. What arrives
+                // is decrypted into the local history for 'coord read'.
+                try
+                {
+                    await session.Client.SyncAsync(run.CancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RelayApiException or HttpRequestException or InvalidDataException)
+                {
+                    // The message is sent; fetching can wait for the next 'coord read'.
+                }
+
                 return new SendCommandResult(conversation, sent.MessageId, sent.Seq, DateTimeOffset.FromUnixTimeMilliseconds(sent.ExpiresAt), sent.Duplicate);
             }).ConfigureAwait(false);
 
@@ -175,7 +187,10 @@ public sealed class MessagingCommands : ICommandGroup
             {
                 await using MessagingSession session = await MessagingSession.OpenAsync(run, profile).ConfigureAwait(false);
                 Guid? conversation = run.GetValue(from) is { } target ? await session.ResolveAsync(target).ConfigureAwait(false) : null;
-                int received = await session.Client.SyncAsync(run.CancellationToken).ConfigureAwait(false);
+                int received = 0;
+                session.Client.MessageReceived += m => received += m.Text is not null && (conversation is null || m.ConversationId == conversation) ? 1 : 0;
+                session.Client.DecryptionFailed += f => received += conversation is null || f.ConversationId == conversation ? 1 : 0;
+                await session.Client.SyncAsync(run.CancellationToken).ConfigureAwait(false);
                 List<MessageRow> rows = [.. session.Client.Store.Messages
                     .Where(m => (m.Text is not null || m.Failure is not null) && (conversation is null || m.ConversationId == conversation))
                     .OrderBy(m => m.Seq == 0 ? long.MaxValue : m.Seq)

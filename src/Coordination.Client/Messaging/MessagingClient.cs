@@ -26,6 +26,7 @@ public sealed class MessagingClient : IAsyncDisposable
     private readonly Dictionary<Guid, Dictionary<Guid, RecipientDevice>> _devices = [];
     private readonly GroupKeys _groupKeys;
     private ReconnectingHub? _hub;
+    private int _hubConnections;
 
     public MessagingClient(DeviceIdentity identity, RelayApi api, LocalMessageStore store, TimeProvider? clock = null)
     {
@@ -55,7 +56,17 @@ public sealed class MessagingClient : IAsyncDisposable
         await EnsureLoggedInAsync(ct);
         _hub = new ReconnectingHub(
             new Uri(_api.Http.BaseAddress!, RelayHubContract.Path),
-            async token => (await _api.LoginAsync(_identity, token)).Token,
+            async token =>
+            {
+                // The first connection uses the session this client already has (one session per
+                // client on the relay); a reconnect logs in afresh, so a revoked device stops there.
+                if (Interlocked.Exchange(ref _hubConnections, 1) == 0 && _api.Token is { } current)
+                {
+                    return current;
+                }
+
+                return (await _api.LoginAsync(_identity, token)).Token;
+            },
             connection =>
             {
                 connection.On<EnvelopeDelivery>(nameof(IRelayClient.ReceiveEnvelope), envelope => ProcessLiveAsync(envelope));

@@ -42,7 +42,7 @@ public static class DatabaseExtensions
     public static WebApplication MigrateDatabase(this WebApplication app)
     {
         StorageOptions storage = app.Services.GetRequiredService<StorageOptions>();
-        Directory.CreateDirectory(Path.GetDirectoryName(storage.DatabasePath)!);
+        CreatePrivately(storage.DatabasePath);
         using (SqliteConnection connection = new(storage.SqliteConnectionString))
         {
             connection.Open();
@@ -52,6 +52,31 @@ public static class DatabaseExtensions
         using IServiceScope scope = app.Services.CreateScope();
         scope.ServiceProvider.GetRequiredService<CoordinationDbContext>().Database.Migrate();
         return app;
+    }
+
+    /// <summary>
+    /// A new data directory is 0700 and a new database file 0600 whatever the umask; SQLite gives
+    /// its -wal and -shm files the database file's mode. Existing files keep the mode they have.
+    /// </summary>
+    private static void CreatePrivately(string databasePath)
+    {
+        string directory = Path.GetDirectoryName(databasePath)!;
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+            return;
+        }
+
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!File.Exists(databasePath))
+        {
+            using FileStream _ = new(databasePath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
     }
 }
 

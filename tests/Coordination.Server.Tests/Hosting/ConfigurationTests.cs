@@ -23,5 +23,19 @@ public sealed class ConfigurationTests
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_database_files_are_readable_by_the_owner_only()
+    {
+        using RelayFactory relay = new();
+        using HttpClient client = relay.CreateRealClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri("healthz", UriKind.Relative)).WaitAsync(TestTimeouts.Default)).StatusCode);
+        foreach (string file in new[] { relay.DatabasePath, relay.DatabasePath + "-wal" })
+        {
+            Assert.True(File.Exists(file), file);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
     private sealed class MisconfiguredRelay(string key, string value) : RelayFactory(new Dictionary<string, string?> { [key] = value });
 }
