@@ -41,7 +41,7 @@ public sealed class RelayApiException : Exception
 /// The relay's REST API (/api/v1). One instance per server; <see cref="LoginAsync"/> stores the
 /// session token for later calls. The token is never logged or put in an exception.
 /// </summary>
-public sealed class RelayApi(HttpClient http) : IDisposable
+public sealed partial class RelayApi(HttpClient http) : IDisposable
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 

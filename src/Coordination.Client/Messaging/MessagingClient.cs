@@ -1,5 +1,6 @@
 using System.Text;
 using Coordination.Client.Api;
+using Coordination.Client.Cells;
 using Coordination.Client.Hub;
 using Coordination.Client.Identity;
 using Coordination.Crypto;
@@ -47,6 +48,12 @@ public sealed class MessagingClient : IAsyncDisposable
     public event Action<Exception>? ConnectionLost;
 
     public LocalMessageStore Store => _store;
+
+    /// <summary>
+    /// Who may be in a cell or group conversation (the verified membership log). Without it, the
+    /// relay's list of devices is trusted as long as each device is signed by its account key.
+    /// </summary>
+    public IConversationTrust? Trust { get; set; }
 
     public bool IsLive => _hub?.IsConnected == true;
 
@@ -122,33 +129,54 @@ public sealed class MessagingClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         await EnsureLoggedInAsync(ct);
-        ConversationInfo conversation = await ConversationAsync(conversationId, ct);
         Guid messageId = Guid.NewGuid();
         long sentAt = _clock.GetUtcNow().ToUnixTimeMilliseconds();
         InnerMessage inner = InnerMessage.Create(_identity, conversationId, messageId, ContentType.Text, Encoding.UTF8.GetBytes(text), sentAt);
-        byte[] plaintext;
-        if (conversation.Kind == ConversationKind.Direct)
+        for (int attempt = 0; ; attempt++)
         {
-            List<RecipientKey> recipients = await RecipientsAsync(conversationId, ct);
-            if (recipients.Count == 0)
+            ConversationInfo conversation = await ConversationAsync(conversationId, ct);
+            byte[] plaintext;
+            if (conversation.Kind == ConversationKind.Direct)
             {
-                throw new InvalidOperationException("No device in this conversation can receive a message.");
+                List<RecipientKey> recipients = await RecipientsAsync(conversationId, ct);
+                if (recipients.Count == 0)
+                {
+                    throw new InvalidOperationException("No device in this conversation can receive a message.");
+                }
+
+                plaintext = PairwiseEnvelope.Seal(conversationId, messageId, inner.Encode(), recipients);
+            }
+            else
+            {
+                SenderChain chain = await OwnChainAsync(conversation, ct);
+                plaintext = GroupEnvelope.Seal(conversationId, messageId, (uint)conversation.Epoch, inner.Encode(), chain);
+                _store.SaveState(_groupKeys.Export());
             }
 
-            plaintext = PairwiseEnvelope.Seal(conversationId, messageId, inner.Encode(), recipients);
-        }
-        else
-        {
-            SenderChain chain = await OwnChainAsync(conversation, ct);
-            plaintext = GroupEnvelope.Seal(conversationId, messageId, (uint)conversation.Epoch, inner.Encode(), chain);
-            _store.SaveState(_groupKeys.Export());
-        }
+            SendResult result;
+            try
+            {
+                result = await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext, ttlSeconds), ct);
+            }
+            catch (Exception ex) when (attempt < 2 && conversation.Kind != ConversationKind.Direct && IsStaleEpoch(ex))
+            {
+                // Membership changed since this device last looked: re-key for the new epoch and send again.
+                await RefreshConversationsAsync(ct);
+                continue;
+            }
 
-        // Into the history only once the relay holds it: a failed send leaves no phantom message.
-        SendResult result = await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext, ttlSeconds), ct);
-        _store.Add(new StoredMessage(conversationId, result.Seq, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
-        return result;
+            // Into the history only once the relay holds it: a failed send leaves no phantom message.
+            _store.Add(new StoredMessage(conversationId, result.Seq, messageId, _identity.AccountId, _identity.DeviceId, sentAt, text, Outgoing: true, Failure: null));
+            return result;
+        }
     }
+
+    private static bool IsStaleEpoch(Exception ex) => ex switch
+    {
+        RelayApiException api => api.Status == System.Net.HttpStatusCode.Conflict,
+        HubInvocationException hub => hub.Message.Contains("epoch", StringComparison.Ordinal),
+        _ => false,
+    };
 
     /// <summary>Fetches, processes and acknowledges everything pending; returns how many new messages were stored.</summary>
     public async Task<int> SyncAsync(CancellationToken ct)
@@ -317,7 +345,16 @@ public sealed class MessagingClient : IAsyncDisposable
             return "the message claims a different sender than the key that encrypted it";
         }
 
-        RecipientDevice? device = await DeviceAsync(envelope.ConversationId, inner.SenderDeviceId, ct);
+        RecipientDevice? device;
+        try
+        {
+            device = await DeviceAsync(envelope.ConversationId, inner.SenderDeviceId, ct);
+        }
+        catch (MembershipTamperingException ex)
+        {
+            return $"the membership of this conversation cannot be verified: {ex.Message}";
+        }
+
         if (device is null || device.AccountId != inner.SenderAccountId)
         {
             return "the sender is not a device of this conversation";
@@ -347,9 +384,21 @@ public sealed class MessagingClient : IAsyncDisposable
     private async Task<List<RecipientKey>> RecipientsAsync(Guid conversationId, CancellationToken ct)
     {
         List<RecipientDevice> listed = await _api.ListRecipientDevicesAsync(conversationId, ct);
+        IReadOnlyDictionary<Guid, byte[]>? trusted = Trust is null ? null : await Trust.TrustedAccountsAsync(await ConversationAsync(conversationId, ct), ct);
         Dictionary<Guid, RecipientDevice> verified = [];
+        HashSet<Guid> untrusted = [];
         foreach (RecipientDevice candidate in listed)
         {
+            if (trusted is not null && (!trusted.TryGetValue(candidate.AccountId, out byte[]? logKey) || !logKey.AsSpan().SequenceEqual(candidate.AccountPublicKey)))
+            {
+                if (untrusted.Add(candidate.AccountId))
+                {
+                    Trust!.ReportUntrusted(conversationId, candidate.AccountId);
+                }
+
+                continue;
+            }
+
             DeviceInfo d = candidate.Device;
             byte[] statement = SignedStatements.Device(candidate.AccountPublicKey, d.SigningPublicKey, d.AgreementPublicKey);
             if (!d.Revoked && Ed25519PublicKey.FromBytes(candidate.AccountPublicKey).Verify(statement, d.AccountSignature))
