@@ -99,6 +99,25 @@ public class RelayFactory : WebApplicationFactory<Program>
         return connection;
     }
 
+    /// <summary>
+    /// Changes the database behind the relay's back, as someone who seized the server could: for
+    /// tamper tests. Parameters are named <c>$0</c>, <c>$1</c>, ...; Guids are stored as upper-case text.
+    /// </summary>
+    public int Tamper(string sql, params object[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        using SqliteConnection connection = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (int i = 0; i < args.Length; i++)
+        {
+            command.Parameters.AddWithValue("$" + i, args[i] is Guid g ? g.ToString().ToUpperInvariant() : args[i]);
+        }
+
+        return command.ExecuteNonQuery();
+    }
+
     public long Count(string sql)
     {
         using SqliteConnection connection = OpenDatabase();
