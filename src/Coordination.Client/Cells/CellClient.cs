@@ -317,7 +317,13 @@ public sealed class CellClient : IConversationTrust
             try
             {
                 AppendEntryResponse response = await _api.AppendMembershipEntryAsync(cellId, Sign(entry), ct);
-                await VerifiedLogAsync(cellId, ct);
+                bool leftTheCell = action is MembershipAction.Remove or MembershipAction.Burn && subject.AccountId == _identity.AccountId;
+                if (!leftTheCell)
+                {
+                    // Remember the new head, so the relay cannot later drop this entry unnoticed.
+                    await VerifiedLogAsync(cellId, ct);
+                }
+
                 return response;
             }
             catch (RelayApiException ex) when (ex.Status == HttpStatusCode.Conflict && attempt < 3)
