@@ -42,9 +42,14 @@ public static class CellEndpoints
 
     /// <summary>Creates a cell (with its announcements conversation) or a GRAS group from a signed founding entry.</summary>
     public static async Task<Results<Created<CellInfo>, ProblemHttpResult>> CreateCell(
-        CreateCellRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, TimeProvider clock, CancellationToken ct)
+        CreateCellRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        if (!limits.TrySend(deviceId))
+        {
+            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+        }
+
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         string? invalid = request is null ? "The body is missing."
             : request.CellId == Guid.Empty ? "cellId is required."
@@ -108,9 +113,14 @@ public static class CellEndpoints
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> SetDisplayName(
-        Guid cellId, DisplayNameRequest request, ClaimsPrincipal user, CoordinationDbContext db, CancellationToken ct)
+        Guid cellId, DisplayNameRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        if (!limits.TrySend(deviceId))
+        {
+            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+        }
+
         if (SealedError(request?.SealedDisplayName, "sealedDisplayName", required: true) is { } invalid)
         {
             return Problems.BadRequest(invalid);
@@ -147,9 +157,14 @@ public static class CellEndpoints
 
     /// <summary>Appends a role, ceiling, removal, leave or burn entry signed by the caller's account key.</summary>
     public static async Task<Results<Ok<AppendEntryResponse>, ProblemHttpResult>> AppendEntry(
-        Guid cellId, AppendEntryRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, CancellationToken ct)
+        Guid cellId, AppendEntryRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, RateLimits limits, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        if (!limits.TrySend(deviceId))
+        {
+            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+        }
+
         if (await MembershipOfAsync(db, cellId, accountId, ct) is null)
         {
             return Problems.NotFound(NoSuchCell);
@@ -176,9 +191,14 @@ public static class CellEndpoints
 
     /// <summary>An organizer offers an invite: the signed grant and the cell key sealed under the code.</summary>
     public static async Task<Results<Created, ProblemHttpResult>> CreateInvite(
-        Guid cellId, CreateInviteRequest request, ClaimsPrincipal user, CoordinationDbContext db, TimeProvider clock, CancellationToken ct)
+        Guid cellId, CreateInviteRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        if (!limits.TrySend(deviceId))
+        {
+            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+        }
+
         ProblemHttpResult? denied = await RequireRoleAsync(db, cellId, accountId, MemberRole.Organizer, ct);
         if (denied is not null)
         {
@@ -253,9 +273,14 @@ public static class CellEndpoints
 
     /// <summary>A member vouches for a candidate with a signature the candidate's admission will carry.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> VouchForCandidate(
-        Guid cellId, Guid accountId, VouchRequest request, ClaimsPrincipal user, CoordinationDbContext db, CancellationToken ct)
+        Guid cellId, Guid accountId, VouchRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, CancellationToken ct)
     {
-        (Guid voucher, _) = DevicePrincipal.From(user);
+        (Guid voucher, Guid deviceId) = DevicePrincipal.From(user);
+        if (!limits.TrySend(deviceId))
+        {
+            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+        }
+
         ProblemHttpResult? denied = await RequireRoleAsync(db, cellId, voucher, MemberRole.Member, ct);
         if (denied is not null)
         {
