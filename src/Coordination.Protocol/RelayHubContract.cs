@@ -25,6 +25,12 @@ public interface IRelayClient
 
     /// <summary>The device was added to a conversation.</summary>
     Task ConversationAdded(ConversationInfo conversation);
+
+    /// <summary>
+    /// To a cell's organizers: the relay took a member's part in a task back (their ceiling fell
+    /// below the task's risk, or they were removed or burned). The task is open for someone else.
+    /// </summary>
+    Task TaskReleased(TaskReleased notice);
 }
 
 public static class RelayHubContract

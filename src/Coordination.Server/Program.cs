@@ -1,11 +1,13 @@
 using Coordination.Server.Auth;
 using Coordination.Server.Cells;
+using Coordination.Server.Events;
 using Coordination.Server.Health;
 using Coordination.Server.Hosting;
 using Coordination.Server.Identity;
 using Coordination.Server.InputLimits;
 using Coordination.Server.Persistence;
 using Coordination.Server.Relay;
+using Coordination.Server.Tasks;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 
@@ -18,6 +20,8 @@ builder.AddDeviceAuthentication();
 builder.AddIdentity();
 builder.AddRelay();
 builder.AddCells();
+builder.AddEvents();
+builder.AddTasks();
 
 WebApplication app = builder.Build();
 
@@ -31,5 +35,7 @@ app.MapAuth();
 app.MapIdentity();
 app.MapRelay();
 app.MapCells();
+app.MapEvents();
+app.MapTasks();
 
 app.Run();

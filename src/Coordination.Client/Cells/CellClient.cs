@@ -60,6 +60,11 @@ public sealed class CellClient : IConversationTrust
         _clock = clock ?? TimeProvider.System;
     }
 
+    /// <summary>This device's cell keys and log checkpoints (for the task client, which seals task content under the cell key).</summary>
+    internal CellKeyring Keyring => _keyring;
+
+    internal RelayApi Api => _api;
+
     /// <summary>Tampering the SDK detected. Each alert is also why an operation refused to go on (or left a member out).</summary>
     public event Action<MembershipAlert>? MembershipAlert;
 

@@ -17,7 +17,7 @@ public sealed record CellRefusal(int Status, string Detail);
 /// in one transaction. Appends to one cell are serialized in this process; the (cell, index)
 /// primary key keeps them serialized across processes too.
 /// </summary>
-public sealed class CellLedger(ConversationMembership conversations, DeviceRevocation revocation)
+public sealed class CellLedger(ConversationMembership conversations, DeviceRevocation revocation, IEnumerable<IMembershipObserver> observers)
 {
     private static readonly ConcurrentDictionary<Guid, SemaphoreSlim> s_locks = new();
 
@@ -202,12 +202,18 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
                 break;
 
             case MembershipAction.SetCeiling:
-                (await memberships.FirstAsync(m => m.Id == entry.MembershipId, ct)).Ceiling = entry.Ceiling;
+                Membership changed = await memberships.FirstAsync(m => m.Id == entry.MembershipId, ct);
+                changed.Ceiling = entry.Ceiling;
+                foreach (IMembershipObserver observer in observers)
+                {
+                    await observer.CeilingChangedAsync(db, changed, entry.Ceiling, ct);
+                }
+
                 break;
 
             case MembershipAction.Remove:
             case MembershipAction.Burn:
-                await LeaveAsync(db, cell, entry.SubjectAccountId, ct);
+                await LeaveAsync(db, cell, entry.SubjectAccountId, entry.Action == MembershipAction.Burn, ct);
                 break;
         }
     }
@@ -225,8 +231,17 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
         }
     }
 
-    private async Task LeaveAsync(CoordinationDbContext db, Cell cell, Guid accountId, CancellationToken ct)
+    private async Task LeaveAsync(CoordinationDbContext db, Cell cell, Guid accountId, bool burned, CancellationToken ct)
     {
+        Membership? leaving = await db.Set<Membership>().AsNoTracking().FirstOrDefaultAsync(m => m.CellId == cell.Id && m.AccountId == accountId, ct);
+        if (leaving is not null)
+        {
+            foreach (IMembershipObserver observer in observers)
+            {
+                await observer.MembershipEndingAsync(db, leaving, burned, ct);
+            }
+        }
+
         await db.Set<Membership>().Where(m => m.CellId == cell.Id && m.AccountId == accountId).ExecuteDeleteAsync(ct);
         await conversations.RemoveAsync(db, cell.Id, accountId, ct);
         if (cell.AnnouncementsId is { } announcements)
@@ -261,7 +276,7 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
             try
             {
                 await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                await LeaveAsync(db, cell, accountId, ct);
+                await LeaveAsync(db, cell, accountId, burned: true, ct);
                 await conversations.AdvanceEpochAsync(db, cell.Id, ct);
                 if (cell.AnnouncementsId is { } announcements)
                 {
