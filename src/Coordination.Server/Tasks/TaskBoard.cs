@@ -236,6 +236,13 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
     public Task CeilingChangedAsync(CoordinationDbContext db, Membership membership, RiskLevel ceiling, CancellationToken ct) =>
         ReleaseAsync(db, membership, t => t.Risk > ceiling, $"the member's ceiling is now {TaskPolicy.Name(ceiling)}", ct);
 
+    /// <summary>Applies the live side (thread membership) of changes made in the caller's committed transaction.</summary>
+    public Task PublishAsync(CancellationToken ct) => conversations.PublishAsync(ct);
+
+    /// <summary>After a membership's tags changed: parts in tasks that need a tag it no longer has are released.</summary>
+    public Task TagsChangedAsync(CoordinationDbContext db, Membership membership, IReadOnlyCollection<byte[]> tags, CancellationToken ct) =>
+        ReleaseAsync(db, membership, t => TaskPolicy.Refusal(t.Risk, t.RequiredTags, membership.Ceiling, tags) is not null, "the member no longer has a tag the task needs", ct);
+
     /// <inheritdoc />
     public Task MembershipEndingAsync(CoordinationDbContext db, Membership membership, bool burned, CancellationToken ct) =>
         ReleaseAsync(db, membership, _ => true, burned ? "the member was burned" : "the member left or was removed", ct);

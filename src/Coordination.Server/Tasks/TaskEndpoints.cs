@@ -99,7 +99,7 @@ public static class TaskEndpoints
 
     /// <summary>Sets a membership's capability tags (opaque hashes): by an organizer, or by the member for themselves.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> SetTags(
-        Guid cellId, Guid membershipId, SetTagsRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, CancellationToken ct)
+        Guid cellId, Guid membershipId, SetTagsRequest request, ClaimsPrincipal user, CoordinationDbContext db, TaskBoard board, RateLimits limits, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
         if (!limits.TrySend(deviceId))
@@ -118,7 +118,8 @@ public static class TaskEndpoints
             return Problems.Forbidden("Only organizers set other members' tags.");
         }
 
-        if (!await db.Set<Membership>().AnyAsync(m => m.Id == membershipId && m.CellId == cellId, ct))
+        Membership? target = await db.Set<Membership>().AsNoTracking().FirstOrDefaultAsync(m => m.Id == membershipId && m.CellId == cellId, ct);
+        if (target is null)
         {
             return Problems.NotFound("No such membership in this cell.");
         }
@@ -131,9 +132,14 @@ public static class TaskEndpoints
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.Set<MembershipTag>().Where(t => t.MembershipId == membershipId).ExecuteDeleteAsync(ct);
-        db.Set<MembershipTag>().AddRange(TaskPolicy.Split(joined!).Select(t => new MembershipTag { MembershipId = membershipId, Tag = t }));
+        List<byte[]> tags = TaskPolicy.Split(joined!);
+        db.Set<MembershipTag>().AddRange(tags.Select(t => new MembershipTag { MembershipId = membershipId, Tag = t }));
         await db.SaveChangesAsync(ct);
+
+        // A member who lost a tag no longer holds the tasks that need it.
+        await board.TagsChangedAsync(db, target, tags, ct);
         await transaction.CommitAsync(ct);
+        await board.PublishAsync(ct);
         return TypedResults.NoContent();
     }
 
