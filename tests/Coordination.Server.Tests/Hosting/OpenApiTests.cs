@@ -54,6 +54,18 @@ public sealed class OpenApiTests : IClassFixture<RelayFactory>
             ("/api/v1/invites/{lookupId}", "get"),
             ("/api/v1/invites/{lookupId}/requests", "post"),
             ("/api/v1/invites/{lookupId}/admission", "post"),
+            ("/api/v1/cells/{cellId}/tasks", "post"),
+            ("/api/v1/cells/{cellId}/tasks", "get"),
+            ("/api/v1/cells/{cellId}/members/{membershipId}/tags", "put"),
+            ("/api/v1/tasks/{taskId}", "get"),
+            ("/api/v1/tasks/{taskId}/offers", "post"),
+            ("/api/v1/tasks/{taskId}/accept", "post"),
+            ("/api/v1/tasks/{taskId}/decline", "post"),
+            ("/api/v1/tasks/{taskId}/withdraw", "post"),
+            ("/api/v1/tasks/{taskId}/done", "post"),
+            ("/api/v1/tasks/{taskId}/cancel", "post"),
+            ("/api/v1/tasks/{taskId}/handover", "post"),
+            ("/api/v1/tasks/{taskId}/suggestions", "get"),
         ];
         List<string> documented = [.. paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name} {p.Name.TrimEnd('/')}"))];
         Assert.Equal(expected.Select(e => $"{e.Method} {e.Path}").Order(), documented.Order());
