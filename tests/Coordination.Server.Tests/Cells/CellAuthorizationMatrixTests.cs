@@ -10,11 +10,11 @@ using Coordination.Server.Tests.Infrastructure;
 namespace Coordination.Server.Tests.Cells;
 
 /// <summary>
-/// Every cell and invite endpoint, and the relay's send for a cell's conversations (REST and hub),
+/// Every cell, invite and task endpoint, and the relay's send for a cell's conversations (REST and hub),
 /// called as anonymous, as a revoked device, as an outsider, as a newcomer, as a member and as an
 /// organizer, with the exact status each must get. The rows run in order against one cell; every
 /// mismatch is collected and reported together. An endpoint in the OpenAPI document under
-/// /api/v1/cells or /api/v1/invites without a row fails the test.
+/// /api/v1/cells, /api/v1/invites or /api/v1/tasks without a row fails the test.
 /// </summary>
 public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFixture<RelayFactory>
 {
@@ -55,7 +55,8 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
         using HttpClient http = relay.CreateRealClient();
         using JsonDocument openApi = JsonDocument.Parse(await http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)).WaitAsync(TestTimeouts.Default));
         List<string> documented = [.. openApi.RootElement.GetProperty("paths").EnumerateObject()
-            .Where(p => p.Name.StartsWith("/api/v1/cells", StringComparison.Ordinal) || p.Name.StartsWith("/api/v1/invites", StringComparison.Ordinal))
+            .Where(p => p.Name.StartsWith("/api/v1/cells", StringComparison.Ordinal) || p.Name.StartsWith("/api/v1/invites", StringComparison.Ordinal)
+                || p.Name.StartsWith("/api/v1/tasks", StringComparison.Ordinal))
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name.TrimEnd('/')}"))];
         HashSet<string> covered = [.. rows.Select(r => $"{r.Method} {r.Path}")];
         List<string> missing = [.. documented.Where(d => !covered.Contains(d))];
@@ -108,8 +109,9 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
         private readonly CellMember _candidate;
         private readonly string _inviteCode;
 
-        private World(RelayFactory relay, Dictionary<Actor, CellMember> actors, CellMember target, CellMember burnTarget, CellMember candidate, CellView cell, string inviteCode)
+        private World(RelayFactory relay, Dictionary<Actor, CellMember> actors, CellMember target, CellMember burnTarget, CellMember candidate, CellView cell, string inviteCode, Dictionary<string, Guid> tasks)
         {
+            Tasks = tasks;
             _relay = relay;
             _actors = actors;
             _target = target;
@@ -123,6 +125,9 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
         public Guid CellId { get; }
 
         public Guid AnnouncementsId { get; }
+
+        /// <summary>Tasks prepared for the task rows, by the row that uses them.</summary>
+        public Dictionary<string, Guid> Tasks { get; }
 
         public static async Task<World> CreateAsync(RelayFactory relay)
         {
@@ -149,12 +154,34 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
             Assert.False((await candidate.Cells.JoinAsync(vouched, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
             string open = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 10, TimeSpan.FromHours(1), 0, None);
 
+            // Tasks for the task rows: some offered to (or accepted by) the member.
+            Coordination.Client.Tasks.TaskClient board = new(organizer);
+            Guid memberId = (await actors[Actor.Member].Cells.GetAsync(cell.CellId, None)).Membership.MembershipId;
+            Dictionary<string, Guid> tasks = [];
+            foreach (string name in new[] { "get", "offer", "accept", "decline", "done", "handover", "cancel" })
+            {
+                Guid id = (await board.CreateAsync(cell.CellId, RiskLevel.Low, name, null, [], 1, null, None).WaitAsync(TestTimeouts.Default)).TaskId;
+                tasks[name] = id;
+                if (name is not ("offer" or "cancel"))
+                {
+                    await board.OfferAsync(id, memberId, None).WaitAsync(TestTimeouts.Default);
+                }
+
+                if (name is "done" or "handover")
+                {
+                    await new Coordination.Client.Tasks.TaskClient(actors[Actor.Member].Cells).AcceptAsync(id, None).WaitAsync(TestTimeouts.Default);
+                }
+            }
+
             TestDevice revoked = actors[Actor.Revoked].Device;
             await revoked.Api.RevokeDeviceAsync(revoked.DeviceId).WaitAsync(TestTimeouts.Default);
-            return new World(relay, actors, target, burnTarget, candidate, cell, open);
+            return new World(relay, actors, target, burnTarget, candidate, cell, open, tasks);
         }
 
         public TestDevice Device(Actor actor) => _actors[actor].Device;
+
+        private Guid TargetMembership => _actors[Actor.Organizer].Cells.VerifiedLogAsync(CellId, None).GetAwaiter().GetResult()
+            .Members.Values.First(m => m.AccountId == _target.AccountId).MembershipId;
 
         /// <summary>Bytes shaped like a pairwise envelope (version 0x01, type 0x01) of the smallest bucket.</summary>
         public static byte[] PairwiseShaped()
@@ -192,6 +219,23 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
                     _ => Body(new SendEnvelope(cell, Guid.NewGuid(), PairwiseShaped())), Unauthorized, Unauthorized, 404, 404, 200, 200),
                 Row("POST", "/api/v1/conversations/{conversationId}/envelopes (announcements)", $"/api/v1/conversations/{AnnouncementsId}/envelopes",
                     _ => Body(new SendEnvelope(AnnouncementsId, Guid.NewGuid(), PairwiseShaped())), Unauthorized, Unauthorized, 404, 403, 403, 200),
+
+                Row("POST", "/api/v1/cells/{cellId}/tasks", c + "/tasks",
+                    _ => Body(new CreateTaskRequest(RiskLevel.Low, [], 1, null, SecureRandom.Bytes(300))), Unauthorized, Unauthorized, 404, 403, 403, 201),
+                Row("GET", "/api/v1/cells/{cellId}/tasks", c + "/tasks", null, Unauthorized, Unauthorized, 404, 200, 200, 200),
+                Row("PUT", "/api/v1/cells/{cellId}/members/{membershipId}/tags", $"{c}/members/{TargetMembership}/tags",
+                    _ => Body(new SetTagsRequest([SecureRandom.Bytes(32)])), Unauthorized, Unauthorized, 404, 403, 403, 204),
+                Row("GET", "/api/v1/tasks/{taskId}", $"/api/v1/tasks/{Tasks["get"]}", null, Unauthorized, Unauthorized, 404, 404, 200, 200),
+                Row("GET", "/api/v1/tasks/{taskId}/suggestions", $"/api/v1/tasks/{Tasks["get"]}/suggestions", null, Unauthorized, Unauthorized, 404, 404, 403, 200),
+                Row("POST", "/api/v1/tasks/{taskId}/offers", $"/api/v1/tasks/{Tasks["offer"]}/offers",
+                    _ => Body(new OfferTaskRequest(TargetMembership)), Unauthorized, Unauthorized, 404, 404, 403, 200),
+                Row("POST", "/api/v1/tasks/{taskId}/accept", $"/api/v1/tasks/{Tasks["accept"]}/accept", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 200, 409),
+                Row("POST", "/api/v1/tasks/{taskId}/withdraw", $"/api/v1/tasks/{Tasks["accept"]}/withdraw", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 200, 409),
+                Row("POST", "/api/v1/tasks/{taskId}/decline", $"/api/v1/tasks/{Tasks["decline"]}/decline", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 200, 409),
+                Row("POST", "/api/v1/tasks/{taskId}/done", $"/api/v1/tasks/{Tasks["done"]}/done", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 200, 200),
+                Row("POST", "/api/v1/tasks/{taskId}/handover", $"/api/v1/tasks/{Tasks["handover"]}/handover",
+                    _ => Body(new HandOverTaskRequest(TargetMembership)), Unauthorized, Unauthorized, 404, 404, 200, 409),
+                Row("POST", "/api/v1/tasks/{taskId}/cancel", $"/api/v1/tasks/{Tasks["cancel"]}/cancel", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 403, 200),
 
                 // These change the cell for good, so they come last: a burn, then admissions.
                 Row("POST", "/api/v1/cells/{cellId}/log (burn)", c + "/log", actor => Entry(actor, _burnTarget, MembershipAction.Burn), Unauthorized, Unauthorized, 404, 403, 403, 200),
