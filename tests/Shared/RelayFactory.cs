@@ -39,6 +39,7 @@ public class RelayFactory : WebApplicationFactory<Program>
             ["RateLimits:LoginsPerMinute"] = "10000",
             ["RateLimits:RegistrationsPerMinute"] = "10000",
             ["RateLimits:LinkAttemptsPerMinute"] = "10000",
+            ["RateLimits:InviteAttemptsPerMinute"] = "10000",
         };
         foreach ((string key, string? value) in settings)
         {

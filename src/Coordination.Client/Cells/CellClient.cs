@@ -88,6 +88,7 @@ public sealed class CellClient : IConversationTrust
                 string.IsNullOrWhiteSpace(displayName) ? null : SealName(cellKey, cellId, displayName.Trim()),
                 endsAt?.ToUnixTimeMilliseconds()),
             ct);
+        _keyring.Set(cellId, _keyring.Get(cellId)! with { AnnouncementsId = info.AnnouncementsId });
         return View(info);
     }
 
@@ -159,6 +160,7 @@ public sealed class CellClient : IConversationTrust
             }
 
             CellView view = await GetAsync(offer.CellId, ct);
+            _keyring.Set(offer.CellId, _keyring.Get(offer.CellId)! with { AnnouncementsId = view.AnnouncementsId });
             if (view.Membership.Role != MemberRole.Newcomer)
             {
                 await VerifiedLogAsync(offer.CellId, ct);
@@ -261,28 +263,40 @@ public sealed class CellClient : IConversationTrust
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Which conversations are cells is decided from this device's own keyring first (the cells it
+    /// created or joined), and from the relay's word only for cells the device does not know (a
+    /// newly linked device): a relay that calls a cell a direct conversation cannot switch the check
+    /// off. A cell's main conversation trusts its members and organizers; its announcements trust
+    /// newcomers too.
+    /// </remarks>
     public async Task<IReadOnlyDictionary<Guid, byte[]>?> TrustedAccountsAsync(ConversationInfo conversation, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(conversation);
-        Guid? cellId = conversation.Kind switch
-        {
-            ConversationKind.Cell or ConversationKind.GrasGroup => conversation.ConversationId,
-            ConversationKind.Announcements => await CellOfAnnouncementsAsync(conversation.ConversationId, ct),
-            _ => null,
-        };
-        if (cellId is not { } id)
+        Guid id = conversation.ConversationId;
+        (Guid? cellId, bool announcements) = _keyring.Get(id) is not null ? (id, false)
+            : _keyring.CellOfAnnouncements(id) is { } owner ? (owner, true)
+            : conversation.Kind switch
+            {
+                ConversationKind.Cell or ConversationKind.GrasGroup => (id, false),
+                ConversationKind.Announcements => (await CellOfAnnouncementsAsync(id, ct), true),
+                _ => ((Guid?)null, false),
+            };
+        if (cellId is not { } cell)
         {
             return null;
         }
 
-        if (conversation.Kind == ConversationKind.Announcements && (await _api.GetCellAsync(id, ct)).Membership.Role == MemberRole.Newcomer)
+        if (announcements && (await _api.GetCellAsync(cell, ct)).Membership.Role == MemberRole.Newcomer)
         {
             // A newcomer cannot read the roster, so it relies on the relay for who is in the announcements.
             return null;
         }
 
-        MembershipLog log = await VerifiedLogAsync(id, ct);
-        return log.Members.Values.ToDictionary(m => m.AccountId, m => m.PublicKey);
+        MembershipLog log = await VerifiedLogAsync(cell, ct);
+        return log.Members.Values
+            .Where(m => announcements || m.Role != MemberRole.Newcomer)
+            .ToDictionary(m => m.AccountId, m => m.PublicKey);
     }
 
     /// <inheritdoc />

@@ -8,7 +8,8 @@ namespace Coordination.Client.Cells;
 /// <param name="GenesisTag">The first 16 bytes of the genesis hash (from the invite code, or from creating the cell).</param>
 /// <param name="KnownLength">How many log entries this device has verified; the log may only grow.</param>
 /// <param name="KnownHead">The hash of the last verified entry; the log must still contain it.</param>
-public sealed record CellKeyringEntry(byte[] CellKey, byte[] GenesisTag, long KnownLength, byte[] KnownHead);
+/// <param name="AnnouncementsId">A cell's announcements conversation, as this device learned it when it created or joined the cell.</param>
+public sealed record CellKeyringEntry(byte[] CellKey, byte[] GenesisTag, long KnownLength, byte[] KnownHead, Guid? AnnouncementsId = null);
 
 /// <summary>
 /// The device's cell keys and log checkpoints, kept encrypted in the local store
@@ -41,6 +42,23 @@ public sealed class CellKeyring
         lock (_gate)
         {
             return _entries.GetValueOrDefault(cellId);
+        }
+    }
+
+    /// <summary>The cell whose announcements conversation is <paramref name="conversationId"/>, if this device knows one.</summary>
+    public Guid? CellOfAnnouncements(Guid conversationId)
+    {
+        lock (_gate)
+        {
+            foreach ((Guid cellId, CellKeyringEntry entry) in _entries)
+            {
+                if (entry.AnnouncementsId == conversationId)
+                {
+                    return cellId;
+                }
+            }
+
+            return null;
         }
     }
 

@@ -91,6 +91,12 @@ public sealed class InviteCode : IDisposable
             }
         }
 
+        if ((buffer & ((1 << bits) - 1)) != 0)
+        {
+            // 52 characters carry 260 bits; the last 4 are zero in every code this version writes.
+            throw new FormatException("This is not an invite code: its last character is not one a code can end with. Check for a typing mistake.");
+        }
+
         using SecretKey master = SecretKey.Import(Blake2b.Hash(bytes.AsSpan(0, SecretBytes), 32));
         byte[] genesisTag = bytes[SecretBytes..];
         Array.Clear(bytes);

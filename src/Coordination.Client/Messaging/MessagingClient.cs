@@ -158,7 +158,7 @@ public sealed class MessagingClient : IAsyncDisposable
             {
                 result = await SendEnvelopeAsync(new SendEnvelope(conversationId, messageId, plaintext, ttlSeconds), ct);
             }
-            catch (Exception ex) when (attempt < 2 && conversation.Kind != ConversationKind.Direct && IsStaleEpoch(ex))
+            catch (Exception ex) when (attempt == 0 && conversation.Kind != ConversationKind.Direct && IsStaleEpoch(ex))
             {
                 // Membership changed since this device last looked: re-key for the new epoch and send again.
                 await RefreshConversationsAsync(ct);
@@ -173,7 +173,7 @@ public sealed class MessagingClient : IAsyncDisposable
 
     private static bool IsStaleEpoch(Exception ex) => ex switch
     {
-        RelayApiException api => api.Status == System.Net.HttpStatusCode.Conflict,
+        RelayApiException api => api.Status == System.Net.HttpStatusCode.Conflict && api.Detail?.Contains("epoch", StringComparison.Ordinal) == true,
         HubInvocationException hub => hub.Message.Contains("epoch", StringComparison.Ordinal),
         _ => false,
     };

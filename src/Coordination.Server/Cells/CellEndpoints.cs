@@ -319,17 +319,21 @@ public static class CellEndpoints
     public static async Task<Results<Ok<InviteOffer>, ProblemHttpResult>> GetInvite(
         string lookupId, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
-        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, db, limits, clock, ct);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, deviceId, db, limits, clock, ct);
         if (invite is null)
         {
             return problem!;
         }
 
         Cell cell = await db.Set<Cell>().AsNoTracking().FirstAsync(c => c.Id == invite.CellId, ct);
-        List<Vouch> vouches = await db.Set<VouchRecord>().AsNoTracking()
-            .Where(v => v.LookupId == invite.LookupId && v.AccountId == accountId)
-            .Select(v => new Vouch(v.VoucherAccountId, v.Signature)).ToListAsync(ct);
+        // Only vouches of people who are members now count (a vouch by someone since removed would spoil the admission).
+        List<Vouch> vouches = await (
+            from v in db.Set<VouchRecord>()
+            where v.LookupId == invite.LookupId && v.AccountId == accountId
+            join m in db.Set<Membership>() on new { v.VoucherAccountId, invite.CellId } equals new { VoucherAccountId = m.AccountId, m.CellId }
+            where m.Role != MemberRole.Newcomer
+            select new Vouch(v.VoucherAccountId, v.Signature)).AsNoTracking().ToListAsync(ct);
         return TypedResults.Ok(new InviteOffer(cell.Id, cell.Kind, invite.Grant, invite.GrantSignature, invite.SealedCellKey, cell.SealedProfile, cell.LogLength, cell.LogHead, vouches));
     }
 
@@ -337,8 +341,8 @@ public static class CellEndpoints
     public static async Task<Results<Accepted<PendingAdmission>, ProblemHttpResult>> RequestAdmission(
         string lookupId, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
-        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, db, limits, clock, ct);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, deviceId, db, limits, clock, ct);
         if (invite is null)
         {
             return problem!;
@@ -365,8 +369,8 @@ public static class CellEndpoints
     public static async Task<Results<Ok<AppendEntryResponse>, ProblemHttpResult>> Admit(
         string lookupId, AdmissionRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        (Guid accountId, _) = DevicePrincipal.From(user);
-        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, db, limits, clock, ct);
+        (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
+        (Invite? invite, ProblemHttpResult? problem) = await OpenInviteAsync(lookupId, deviceId, db, limits, clock, ct);
         if (invite is null)
         {
             return problem!;
@@ -420,11 +424,12 @@ public static class CellEndpoints
         return allowed ? null : Problems.Forbidden(least == MemberRole.Organizer ? "Only the cell's organizers may do this." : "Newcomers cannot do this until an organizer makes them members.");
     }
 
-    private static async Task<(Invite? Invite, ProblemHttpResult? Problem)> OpenInviteAsync(string lookupId, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
+    private static async Task<(Invite? Invite, ProblemHttpResult? Problem)> OpenInviteAsync(
+        string lookupId, Guid deviceId, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
-        if (!limits.TryLink())
+        if (!limits.TryInvite(deviceId))
         {
-            return (null, Problems.TooManyRequests("Too many invite attempts on this relay; try again in a minute."));
+            return (null, Problems.TooManyRequests("Too many invite attempts from this device; try again in a minute."));
         }
 
         byte[]? id = Base64Url.TryDecode(lookupId);

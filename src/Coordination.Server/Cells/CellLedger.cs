@@ -135,11 +135,6 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
 
             await conversations.PublishAsync(ct);
             int epoch = await db.Conversations.Where(c => c.Id == cellId).Select(c => c.Epoch).FirstAsync(ct);
-            if (entry.Action == MembershipAction.Burn)
-            {
-                await BurnEverywhereAsync(db, entry.SubjectAccountId, cellId, ct);
-            }
-
             return (new AppendEntryResponse(log.Length, log.HeadBytes, epoch), null);
         }
         finally
@@ -212,8 +207,13 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
                 break;
 
             case MembershipAction.Remove:
+                await LeaveAsync(db, cell, entry.SubjectAccountId, burned: false, ct);
+                break;
+
             case MembershipAction.Burn:
-                await LeaveAsync(db, cell, entry.SubjectAccountId, entry.Action == MembershipAction.Burn, ct);
+                // All in the entry's transaction: the log never says "burned" while the devices still work.
+                await LeaveAsync(db, cell, entry.SubjectAccountId, burned: true, ct);
+                await BurnEverywhereAsync(db, entry.SubjectAccountId, cell.Id, ct);
                 break;
         }
     }
@@ -251,17 +251,20 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
     }
 
     /// <summary>
-    /// After a burn entry: every device of the member is revoked (sessions, connections and queued
-    /// deliveries end), and the member leaves every other cell and group, whose epochs advance. Those
-    /// cells' logs still name the member until one of their organizers signs a removal; clients
-    /// encrypt only to members both the log and the relay list, so the relay's removal takes effect.
+    /// Part of a burn entry's transaction: every device of the member is revoked (sessions,
+    /// connections and queued deliveries end), the member leaves every other cell and group, whose
+    /// epochs advance, and the invites they issued and vouches they gave anywhere are withdrawn.
+    /// Those cells' logs still name the member until one of their organizers signs a removal;
+    /// clients encrypt only to members both the log and the relay list, so the relay's removal
+    /// takes effect. Other cells' locks are not taken (the burned cell's is held), so two burns
+    /// cannot wait on each other; the database serializes the writes.
     /// </summary>
     private async Task BurnEverywhereAsync(CoordinationDbContext db, Guid accountId, Guid burnedIn, CancellationToken ct)
     {
         List<Guid> devices = await db.Devices.Where(d => d.AccountId == accountId && !d.Revoked).Select(d => d.Id).ToListAsync(ct);
         foreach (Guid device in devices)
         {
-            await revocation.RevokeAsync(db, device, ct);
+            await revocation.RevokeAsync(db, device, ct, insideTransaction: true);
         }
 
         List<Cell> others = await (
@@ -271,27 +274,18 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
             select c).ToListAsync(ct);
         foreach (Cell cell in others)
         {
-            SemaphoreSlim gate = s_locks.GetOrAdd(cell.Id, _ => new SemaphoreSlim(1, 1));
-            await gate.WaitAsync(ct);
-            try
+            await LeaveAsync(db, cell, accountId, burned: true, ct);
+            await conversations.AdvanceEpochAsync(db, cell.Id, ct);
+            if (cell.AnnouncementsId is { } announcements)
             {
-                await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                await LeaveAsync(db, cell, accountId, burned: true, ct);
-                await conversations.AdvanceEpochAsync(db, cell.Id, ct);
-                if (cell.AnnouncementsId is { } announcements)
-                {
-                    await conversations.AdvanceEpochAsync(db, announcements, ct);
-                }
-
-                await transaction.CommitAsync(ct);
-                await conversations.PublishAsync(ct);
-            }
-            finally
-            {
-                gate.Release();
+                await conversations.AdvanceEpochAsync(db, announcements, ct);
             }
         }
 
+        List<Guid> cells = [burnedIn, .. others.Select(c => c.Id)];
+        List<Invite> invites = await db.Set<Invite>().Where(i => cells.Contains(i.CellId)).ToListAsync(ct);
+        db.Set<Invite>().RemoveRange(invites.Where(i => InviteGrant.TryDecode(i.Grant, out InviteGrant? grant) && grant!.IssuerAccountId == accountId));
+        await db.Set<VouchRecord>().Where(v => v.VoucherAccountId == accountId).ExecuteDeleteAsync(ct);
         await db.Set<AdmissionCandidate>().Where(a => a.AccountId == accountId).ExecuteDeleteAsync(ct);
     }
 }

@@ -12,7 +12,11 @@ namespace Coordination.Server.Identity;
 /// </summary>
 public sealed class DeviceRevocation(SessionStore sessions, ConnectionRegistry registry, RelayWriter writer)
 {
-    public async Task RevokeAsync(CoordinationDbContext db, Guid deviceId, CancellationToken ct)
+    /// <param name="insideTransaction">
+    /// The caller holds an open write transaction (a burn): the deletion sweep is left to the
+    /// periodic one, because the writer's own connection would wait for this transaction.
+    /// </param>
+    public async Task RevokeAsync(CoordinationDbContext db, Guid deviceId, CancellationToken ct, bool insideTransaction = false)
     {
         ArgumentNullException.ThrowIfNull(db);
         registry.Revoke(deviceId);
@@ -22,6 +26,9 @@ public sealed class DeviceRevocation(SessionStore sessions, ConnectionRegistry r
         await db.Sessions.Where(s => s.DeviceId == deviceId).ExecuteDeleteAsync(ct);
         await db.DeliveryCursors.Where(c => c.DeviceId == deviceId).ExecuteDeleteAsync(ct);
         registry.Revoke(deviceId);
-        await writer.SweepAsync(conversations);
+        if (!insideTransaction)
+        {
+            await writer.SweepAsync(conversations);
+        }
     }
 }

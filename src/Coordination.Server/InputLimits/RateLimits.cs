@@ -14,6 +14,9 @@ public sealed class RateLimitOptions
     public int RegistrationsPerMinute { get; set; } = 60;
 
     public int LinkAttemptsPerMinute { get; set; } = 30;
+
+    /// <summary>Invite lookups, candidacies and admissions per device (signed-in, so per device, not relay-wide).</summary>
+    public int InviteAttemptsPerMinute { get; set; } = 30;
 }
 
 /// <summary>
@@ -26,6 +29,7 @@ public sealed class RateLimits : IDisposable
     private readonly PartitionedRateLimiter<Guid> _logins;
     private readonly RateLimiter _registrations;
     private readonly RateLimiter _links;
+    private readonly PartitionedRateLimiter<Guid> _invites;
 
     public RateLimits(RateLimitOptions options)
     {
@@ -41,6 +45,12 @@ public sealed class RateLimits : IDisposable
         _logins = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => new FixedWindowRateLimiterOptions
         {
             PermitLimit = options.LoginsPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        }));
+        _invites = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.InviteAttemptsPerMinute,
             Window = TimeSpan.FromMinutes(1),
             QueueLimit = 0,
         }));
@@ -66,12 +76,15 @@ public sealed class RateLimits : IDisposable
 
     public bool TryLink() => Acquire(_links.AttemptAcquire());
 
+    public bool TryInvite(Guid deviceId) => Acquire(_invites.AttemptAcquire(deviceId));
+
     public void Dispose()
     {
         _sends.Dispose();
         _logins.Dispose();
         _registrations.Dispose();
         _links.Dispose();
+        _invites.Dispose();
     }
 
     private static bool Acquire(RateLimitLease lease)

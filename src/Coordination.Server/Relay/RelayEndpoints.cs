@@ -35,12 +35,29 @@ public static class RelayEndpoints
     }
 
     /// <summary>The conversations this device's account takes part in.</summary>
-    public static async Task<Ok<List<ConversationInfo>>> ListConversations(ClaimsPrincipal user, CoordinationDbContext db, CancellationToken ct)
+    public static async Task<Ok<List<ConversationInfo>>> ListConversations(ClaimsPrincipal user, CoordinationDbContext db, ConversationDirectory directory, CancellationToken ct)
     {
         (Guid accountId, _) = DevicePrincipal.From(user);
         List<Guid> ids = await db.ConversationParticipants.AsNoTracking().Where(p => p.AccountId == accountId).Select(p => p.ConversationId).ToListAsync(ct);
-        return TypedResults.Ok(await DescribeAsync(db, ids, ct));
+        List<ConversationInfo> conversations = [];
+        foreach (ConversationInfo info in await DescribeAsync(db, ids, ct))
+        {
+            ConversationDirectory.Entry? entry = await directory.GetAsync(info.ConversationId, ct);
+            conversations.Add(entry is null ? info : info with { Participants = [.. Audience(entry, accountId)] });
+        }
+
+        return TypedResults.Ok(conversations);
     }
+
+    /// <summary>
+    /// Who the caller may see in a conversation: everyone, except in a cell's announcements, where
+    /// a reader sees only the organizers (and themselves): the announcements' audience is the whole
+    /// roster, newcomers included, and newcomers must not learn the roster from it.
+    /// </summary>
+    internal static IEnumerable<Guid> Audience(ConversationDirectory.Entry entry, Guid caller) =>
+        entry.Writers is null || entry.Writers.Contains(caller)
+            ? entry.Participants
+            : entry.Participants.Where(p => p == caller || entry.Writers.Contains(p));
 
     /// <summary>The direct conversation with another account; created the first time either side asks.</summary>
     public static async Task<Results<Ok<ConversationInfo>, ProblemHttpResult>> OpenDirectConversation(
@@ -79,7 +96,7 @@ public static class RelayEndpoints
             return Problems.NotFound("No such conversation.");
         }
 
-        List<Guid> participants = [.. entry.Participants];
+        List<Guid> participants = [.. Audience(entry, accountId)];
         var rows = await (
             from d in db.Devices
             join a in db.Accounts on d.AccountId equals a.Id

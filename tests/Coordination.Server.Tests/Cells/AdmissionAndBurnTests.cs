@@ -68,6 +68,14 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         Assert.Empty(await nadia.ReadAsync(cell.CellId));
         Assert.Equal(["Welcome! Training on Sunday."], await mark.ReadAsync(announcements));
 
+        // The announcements' audience is the whole roster; a newcomer sees only the organizers (and themselves) in it.
+        Assert.Equal(
+            new[] { olga.AccountId, nadia.AccountId }.Order(),
+            (await nadia.Device.Api.ListRecipientDevicesAsync(announcements).WaitAsync(TestTimeouts.Default)).Select(d => d.AccountId).Distinct().Order());
+        ConversationInfo seen = (await nadia.Device.Api.ListConversationsAsync().WaitAsync(TestTimeouts.Default)).Single(c => c.ConversationId == announcements);
+        Assert.Equal(new[] { olga.AccountId, nadia.AccountId }.Order(), seen.Participants.Order());
+        Assert.Equal(3, (await olga.Device.Api.ListRecipientDevicesAsync(announcements).WaitAsync(TestTimeouts.Default)).Select(d => d.AccountId).Distinct().Count());
+
         // Only organizers post announcements.
         RelayApiException post = await Assert.ThrowsAsync<RelayApiException>(() => mark.Messages.SendTextAsync(announcements, "not allowed", None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.Forbidden, post.Status);
@@ -112,6 +120,42 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         Assert.DoesNotContain(await vera.Device.Api.ListRecipientDevicesAsync(group.CellId).WaitAsync(TestTimeouts.Default), d => d.AccountId == mark.AccountId);
         await vera.Messages.SendTextAsync(group.CellId, "screening moved to Friday", None).WaitAsync(TestTimeouts.Default);
         Assert.Equal(0, relay.Count($"SELECT COUNT(*) FROM DeliveryCursors WHERE DeviceId = '{mark.Device.DeviceId.ToString().ToUpperInvariant()}'"));
+    }
+
+    [Fact]
+    public async Task A_vouch_from_someone_removed_since_does_not_spoil_the_admission()
+    {
+        await using CellMember olga = await CellMember.CreateAsync(relay);
+        await using CellMember mark = await CellMember.CreateAsync(relay);
+        await using CellMember ivan = await CellMember.CreateAsync(relay);
+        CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Tallinn", null, null, null, None).WaitAsync(TestTimeouts.Default);
+        JoinResult markJoined = await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        string code = await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 1, None).WaitAsync(TestTimeouts.Default);
+        Assert.False((await ivan.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
+        await mark.Cells.VouchAsync(cell.CellId, ivan.AccountId, None).WaitAsync(TestTimeouts.Default);
+        await olga.Cells.RemoveAsync(cell.CellId, markJoined.Cell!.Membership.MembershipId, None).WaitAsync(TestTimeouts.Default);
+
+        // Mark's vouch no longer counts; Olga's does, and Mark's stale one is not carried along.
+        Assert.False((await ivan.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
+        await olga.Cells.VouchAsync(cell.CellId, ivan.AccountId, None).WaitAsync(TestTimeouts.Default);
+        Assert.True((await ivan.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
+    }
+
+    [Fact]
+    public async Task Burning_an_organizer_withdraws_the_invites_they_issued_elsewhere()
+    {
+        await using CellMember olga = await CellMember.CreateAsync(relay);
+        await using CellMember mark = await CellMember.CreateAsync(relay);
+        await using CellMember stranger = await CellMember.CreateAsync(relay);
+        CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Minsk", null, null, null, None).WaitAsync(TestTimeouts.Default);
+        JoinResult markJoined = await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        CellView group = await mark.Cells.CreateAsync(ConversationKind.GrasGroup, "Reading club", null, null, null, None).WaitAsync(TestTimeouts.Default);
+        string markInvite = await mark.Cells.InviteAsync(group.CellId, MemberRole.Member, RiskLevel.Low, 5, TimeSpan.FromHours(1), 0, None).WaitAsync(TestTimeouts.Default);
+
+        await olga.Cells.BurnAsync(cell.CellId, markJoined.Cell!.Membership.MembershipId, None).WaitAsync(TestTimeouts.Default);
+
+        RelayApiException gone = await Assert.ThrowsAsync<RelayApiException>(() => stranger.Cells.JoinAsync(markInvite, null, None).WaitAsync(TestTimeouts.Default));
+        Assert.Equal(HttpStatusCode.NotFound, gone.Status);
     }
 
     [Fact]

@@ -31,6 +31,8 @@ public sealed class MembershipTamperTests(RelayFactory relay) : IClassFixture<Re
         relay.Tamper("INSERT INTO Memberships (Id, CellId, AccountId, Role, Ceiling) VALUES ($0, $1, $2, 2, 3)", Guid.NewGuid(), cell, ghost.AccountId);
         relay.Tamper("INSERT INTO ConversationParticipants (ConversationId, AccountId) VALUES ($0, $1)", cell, ghost.AccountId);
         relay.Tamper("INSERT INTO DeliveryCursors (DeviceId, ConversationId, AckedSeq) VALUES ($0, $1, 0)", ghost.Device.DeviceId, cell);
+        // And the relay claims the cell is a direct conversation, which has no log to check.
+        relay.Tamper("UPDATE Conversations SET Kind = 1 WHERE Id = $0", cell);
         relay.Services.GetRequiredService<ConversationDirectory>().Invalidate(cell);
 
         // The relay now lists three members; the verified roster has two, and the ghost is reported.
