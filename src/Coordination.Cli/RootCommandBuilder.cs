@@ -23,7 +23,11 @@ public sealed class RootCommandBuilder
     public static RootCommandBuilder CreateDefault() => new RootCommandBuilder()
         .Add(new IdentityCommands())
         .Add(new DeviceCommands())
-        .Add(new MessagingCommands());
+        .Add(new MessagingCommands())
+        .Add(new CellCommands())
+        .Add(new GroupCommands())
+        .Add(new EventCommands())
+        .Add(new TaskCommands());
 
     public RootCommandBuilder Add(ICommandGroup group)
     {

@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Coordination.Client.Api;
+using Coordination.Client.Cells;
 using Coordination.Client.Messaging;
-using Coordination.Client.Profiles;
 using Coordination.Protocol;
 using Spectre.Console;
 
@@ -58,13 +57,15 @@ public sealed record ReadResult(Guid? ConversationId, int Received, IReadOnlyLis
 /// <summary>
 /// <c>coord send --to CONVERSATION_OR_MEMBER [--text TEXT]</c> and
 /// <c>coord read [--from CONVERSATION_OR_MEMBER] [--follow]</c>: end-to-end encrypted messages
-/// through the SDK's <see cref="MessagingClient"/>. The history is kept on this device only,
-/// encrypted under the profile's local storage key.
+/// through the SDK's <see cref="MessagingClient"/>. A conversation is a direct one, or a cell,
+/// its announcements or a GRAS group, whose messages are encrypted only to the members its
+/// verified membership log lists. The history is kept on this device only, encrypted under the
+/// profile's local storage key.
 /// </summary>
 public sealed class MessagingCommands : ICommandGroup
 {
     /// <summary>Where the encrypted history lives inside the profile directory.</summary>
-    public const string HistoryDirectory = "messages";
+    public const string HistoryDirectory = ClientSession.StoreDirectory;
 
     public IEnumerable<Command> Build(CliContext context)
     {
@@ -103,15 +104,13 @@ public sealed class MessagingCommands : ICommandGroup
                 throw CliException.Usage("There is nothing to send: give --text TEXT or write the message to standard input.");
             }
 
-            using ProfileStore profile = await run.OpenProfileAsync().ConfigureAwait(false);
-            SendCommandResult result = await run.Output.StatusAsync("Encrypting and sending...", async () =>
+            SendCommandResult result = await ClientSession.RunAsync(run, "Encrypting and sending...", async session =>
             {
-                await using MessagingSession session = await MessagingSession.OpenAsync(run, profile).ConfigureAwait(false);
-                Guid conversation = await session.ResolveAsync(run.GetValue(to)!).ConfigureAwait(false);
+                Guid conversation = await session.ResolveConversationAsync(run.GetValue(to)!).ConfigureAwait(false);
                 SendResult sent;
                 try
                 {
-                    sent = await session.Client.SendTextAsync(conversation, message, lifetime is { } t ? (int)t.TotalSeconds : null, run.CancellationToken).ConfigureAwait(false);
+                    sent = await session.Messages.SendTextAsync(conversation, message, lifetime is { } t ? (int)t.TotalSeconds : null, run.CancellationToken).ConfigureAwait(false);
                 }
                 catch (ArgumentException ex)
                 {
@@ -127,7 +126,7 @@ public sealed class MessagingCommands : ICommandGroup
                 // is decrypted into the local history for 'coord read'.
                 try
                 {
-                    await session.Client.SyncAsync(run.CancellationToken).ConfigureAwait(false);
+                    await session.Messages.SyncAsync(run.CancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is RelayApiException or HttpRequestException or InvalidDataException)
                 {
@@ -135,7 +134,7 @@ public sealed class MessagingCommands : ICommandGroup
                 }
 
                 return new SendCommandResult(conversation, sent.MessageId, sent.Seq, DateTimeOffset.FromUnixTimeMilliseconds(sent.ExpiresAt), sent.Duplicate);
-            }).ConfigureAwait(false);
+            }, Unverifiable).ConfigureAwait(false);
 
             run.Output.Result(result, console =>
             {
@@ -176,73 +175,81 @@ public sealed class MessagingCommands : ICommandGroup
                 throw CliException.Usage("--count goes with --follow and must be at least 1.");
             }
 
-            using ProfileStore profile = await run.OpenProfileAsync().ConfigureAwait(false);
             if (following)
             {
-                await FollowAsync(run, profile, run.GetValue(from), stopAfter).ConfigureAwait(false);
+                await ClientSession.RunAsync(run, null, session => FollowAsync(run, session, run.GetValue(from), stopAfter), Unverifiable).ConfigureAwait(false);
                 return;
             }
 
-            ReadResult result = await run.Output.StatusAsync("Fetching and decrypting...", async () =>
+            (ReadResult result, Guid self) = await ClientSession.RunAsync(run, "Fetching and decrypting...", async session =>
             {
-                await using MessagingSession session = await MessagingSession.OpenAsync(run, profile).ConfigureAwait(false);
-                Guid? conversation = run.GetValue(from) is { } target ? await session.ResolveAsync(target).ConfigureAwait(false) : null;
+                Guid? conversation = run.GetValue(from) is { } target ? await session.ResolveConversationAsync(target).ConfigureAwait(false) : null;
                 int received = 0;
-                session.Client.MessageReceived += m => received += m.Text is not null && (conversation is null || m.ConversationId == conversation) ? 1 : 0;
-                session.Client.DecryptionFailed += f => received += conversation is null || f.ConversationId == conversation ? 1 : 0;
-                await session.Client.SyncAsync(run.CancellationToken).ConfigureAwait(false);
-                List<MessageRow> rows = [.. session.Client.Store.Messages
+                session.Messages.MessageReceived += m => received += m.Text is not null && (conversation is null || m.ConversationId == conversation) ? 1 : 0;
+                session.Messages.DecryptionFailed += f => received += conversation is null || f.ConversationId == conversation ? 1 : 0;
+                await session.Messages.SyncAsync(run.CancellationToken).ConfigureAwait(false);
+                List<MessageRow> rows = [.. session.Messages.Store.Messages
                     .Where(m => (m.Text is not null || m.Failure is not null) && (conversation is null || m.ConversationId == conversation))
                     .OrderBy(m => m.Seq == 0 ? long.MaxValue : m.Seq)
                     .TakeLast(latest)
                     .Select(MessageRow.Of)];
-                return new ReadResult(conversation, received, rows);
-            }).ConfigureAwait(false);
+                return (new ReadResult(conversation, received, rows), session.AccountId);
+            }, Unverifiable).ConfigureAwait(false);
 
-            run.Output.Result(result, console => PrintTable(console, result, profile.Profile.AccountId));
+            run.Output.Result(result, console => PrintTable(console, result, self));
         });
         return command;
     }
 
-    private static async Task FollowAsync(CommandRun run, ProfileStore profile, string? target, int? stopAfter)
+    /// <summary>
+    /// A cell's membership that does not verify: nothing is encrypted to it, and the person is told
+    /// plainly rather than shown the SDK's exception.
+    /// </summary>
+    private static CliException? Unverifiable(Exception exception) => exception is MembershipTamperingException tampering
+        ? new CliException(
+            $"The relay's membership list for {(tampering.Alert is { } alert ? $"cell {alert.CellId}" : "that cell")} could not be verified, so nothing was encrypted to it: {tampering.Message} "
+            + "The relay, or whoever controls it, may be adding or hiding members; check with the cell's organizers in person.")
+        : null;
+
+    /// <summary>Prints messages as they arrive; returns how many were printed.</summary>
+    private static async Task<int> FollowAsync(CommandRun run, ClientSession session, string? target, int? stopAfter)
     {
-        await using MessagingSession session = await MessagingSession.OpenAsync(run, profile).ConfigureAwait(false);
-        Guid? conversation = target is null ? null : await session.ResolveAsync(target).ConfigureAwait(false);
+        Guid? conversation = target is null ? null : await session.ResolveConversationAsync(target).ConfigureAwait(false);
         Channel<MessageRow> arrivals = Channel.CreateUnbounded<MessageRow>(new UnboundedChannelOptions { SingleReader = true });
-        session.Client.MessageReceived += message =>
+        session.Messages.MessageReceived += message =>
         {
             if (message.Text is not null && (conversation is null || message.ConversationId == conversation))
             {
                 arrivals.Writer.TryWrite(MessageRow.Of(message));
             }
         };
-        session.Client.DecryptionFailed += failure =>
+        session.Messages.DecryptionFailed += failure =>
         {
             if (conversation is null || failure.ConversationId == conversation)
             {
                 arrivals.Writer.TryWrite(MessageRow.Of(failure));
             }
         };
-        session.Client.ConnectionLost += reason => arrivals.Writer.TryComplete(new CliException(
+        session.Messages.ConnectionLost += reason => arrivals.Writer.TryComplete(new CliException(
             $"The live connection to the relay ended: {Describe(reason)} (The device may have been revoked.)"));
 
-        Guid self = profile.Profile.AccountId;
+        Guid self = session.AccountId;
+        int printed = 0;
         try
         {
-            await session.Client.ConnectAsync(run.CancellationToken).ConfigureAwait(false);
+            await session.Messages.ConnectAsync(run.CancellationToken).ConfigureAwait(false);
             if (!run.Output.Json)
             {
                 string where = conversation is { } c ? $"conversation {c}" : "every conversation";
                 run.Output.ErrorConsole.MarkupLineInterpolated($"[grey]Waiting for messages in {where}. Ctrl+C to stop.[/]");
             }
 
-            int printed = 0;
             await foreach (MessageRow row in arrivals.Reader.ReadAllAsync(run.CancellationToken).ConfigureAwait(false))
             {
                 run.Output.Result(row, console => PrintLine(console, row, self));
                 if (++printed == stopAfter)
                 {
-                    return;
+                    return printed;
                 }
             }
         }
@@ -250,6 +257,8 @@ public sealed class MessagingCommands : ICommandGroup
         {
             // Ctrl+C is how --follow ends: everything printed was stored and acknowledged.
         }
+
+        return printed;
     }
 
     private static string Describe(Exception reason) => reason switch
@@ -359,80 +368,5 @@ public sealed class MessagingCommands : ICommandGroup
         string text = new(buffer, 0, length);
         Array.Clear(buffer);
         return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
-    }
-
-    /// <summary>A logged-in relay session, this device's encrypted history and the SDK's messaging client over them.</summary>
-    private sealed class MessagingSession : IAsyncDisposable
-    {
-        private readonly RelaySession _relay;
-        private readonly LocalMessageStore _history;
-
-        private MessagingSession(RelaySession relay, LocalMessageStore history, MessagingClient client, CommandRun run)
-        {
-            _relay = relay;
-            _history = history;
-            Client = client;
-            Run = run;
-        }
-
-        public MessagingClient Client { get; }
-
-        private CommandRun Run { get; }
-
-        public static async Task<MessagingSession> OpenAsync(CommandRun run, ProfileStore profile)
-        {
-            string directory = Path.Combine(profile.Directory, HistoryDirectory);
-            if (!OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-
-            LocalMessageStore history;
-            try
-            {
-                history = LocalMessageStore.Open(directory, profile.Profile.LocalStorageKey);
-            }
-            catch (Exception ex) when (ex is InvalidDataException or FormatException)
-            {
-                throw new CliException($"The message history in {directory} does not open with this profile's key: it is damaged or belongs to another profile. ({ex.Message})");
-            }
-
-            try
-            {
-                RelaySession relay = await run.LoginAsync(profile).ConfigureAwait(false);
-                return new MessagingSession(relay, history, new MessagingClient(relay.Identity, relay.Api, history), run);
-            }
-            catch
-            {
-                history.Dispose();
-                throw;
-            }
-        }
-
-        /// <summary>A conversation id, or a member's account id (which opens the direct conversation with them).</summary>
-        public async Task<Guid> ResolveAsync(string target)
-        {
-            if (!Guid.TryParse(target, out _))
-            {
-                throw CliException.Usage($"'{target}' is not a conversation id or an account id (both look like 3f2504e0-4f89-11d3-9a0c-0305e82c3301).");
-            }
-
-            try
-            {
-                return await Client.ResolveConversationAsync(target, Run.CancellationToken).ConfigureAwait(false);
-            }
-            catch (RelayApiException ex) when (ex.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
-            {
-                throw new CliException(
-                    $"{target} is neither a conversation of this account nor another member's account on this relay.", ExitCodes.Failure, (int)ex.Status);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Client.DisposeAsync().ConfigureAwait(false);
-            _history.Dispose();
-            await _relay.DisposeAsync().ConfigureAwait(false);
-        }
     }
 }

@@ -224,8 +224,27 @@ public sealed class CellClient : IConversationTrust
     /// <summary>Leaves the cell (a removal signed by the member themselves).</summary>
     public async Task<AppendEntryResponse> LeaveAsync(Guid cellId, CancellationToken ct)
     {
-        CellView cell = await GetAsync(cellId, ct);
-        return await RemoveAsync(cellId, cell.Membership.MembershipId, ct);
+        for (int attempt = 0; ; attempt++)
+        {
+            CellInfo info = await _api.GetCellAsync(cellId, ct);
+            if (info.Membership.Role != MemberRole.Newcomer)
+            {
+                return await RemoveAsync(cellId, info.Membership.MembershipId, ct);
+            }
+
+            // A newcomer may not read the log; the relay's head is enough to sign one's own removal
+            // (the relay checks it against the log it holds).
+            MembershipEntry entry = new(cellId, info.LogLength, info.LogHead, MembershipAction.Remove, info.Membership.MembershipId, _identity.AccountId, AccountKey,
+                info.Membership.Role, info.Membership.Ceiling, _identity.AccountId, AccountKey, []);
+            try
+            {
+                return await _api.AppendMembershipEntryAsync(cellId, Sign(entry), ct);
+            }
+            catch (RelayApiException ex) when (ex.Status == HttpStatusCode.Conflict && attempt < 3)
+            {
+                // Another change landed first; sign again on top of it.
+            }
+        }
     }
 
     /// <summary>

@@ -80,6 +80,14 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         RelayApiException post = await Assert.ThrowsAsync<RelayApiException>(() => mark.Messages.SendTextAsync(announcements, "not allowed", None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.Forbidden, post.Status);
 
+        // A newcomer can leave on their own (signing on the relay's head, since they cannot read the log).
+        await using (CellMember passerby = await CellMember.CreateAsync(relay))
+        {
+            await passerby.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Newcomer, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+            await passerby.Cells.LeaveAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default);
+            Assert.Equal(HttpStatusCode.NotFound, (await Assert.ThrowsAsync<RelayApiException>(() => passerby.Device.Api.GetCellAsync(cell.CellId).WaitAsync(TestTimeouts.Default))).Status);
+        }
+
         // Promoted, Nadia joins the cell's conversation and reads what is sent from then on.
         await olga.Cells.SetRoleAsync(cell.CellId, joined.Cell.Membership.MembershipId, MemberRole.Member, None).WaitAsync(TestTimeouts.Default);
         Assert.Equal(3, (await nadia.Cells.MembersAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Count);

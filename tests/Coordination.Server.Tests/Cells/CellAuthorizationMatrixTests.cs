@@ -237,6 +237,14 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
                     _ => Body(new HandOverTaskRequest(TargetMembership)), Unauthorized, Unauthorized, 404, 404, 200, 409),
                 Row("POST", "/api/v1/tasks/{taskId}/cancel", $"/api/v1/tasks/{Tasks["cancel"]}/cancel", _ => Body(new { }), Unauthorized, Unauthorized, 404, 404, 403, 200),
 
+                // Events are for GRAS groups, so in this cell members get 400; Events/EventTests has the rows for a group.
+                Row("POST", "/api/v1/cells/{cellId}/events", c + "/events",
+                    _ => Body(new CreateEventRequest(Guid.NewGuid(), SecureRandom.Bytes(1064))), Unauthorized, Unauthorized, 404, 403, 400, 400),
+                Row("GET", "/api/v1/cells/{cellId}/events", c + "/events", null, Unauthorized, Unauthorized, 404, 403, 400, 400),
+                Row("POST", "/api/v1/cells/{cellId}/events/{eventId}/rsvps", $"{c}/events/{Guid.NewGuid()}/rsvps",
+                    _ => Body(new RsvpRequest(SecureRandom.Bytes(56))), Unauthorized, Unauthorized, 404, 403, 400, 400),
+                Row("DELETE", "/api/v1/cells/{cellId}/events/{eventId}", $"{c}/events/{Guid.NewGuid()}", null, Unauthorized, Unauthorized, 404, 403, 400, 400),
+
                 // These change the cell for good, so they come last: a burn, then admissions.
                 Row("POST", "/api/v1/cells/{cellId}/log (burn)", c + "/log", actor => Entry(actor, _burnTarget, MembershipAction.Burn), Unauthorized, Unauthorized, 404, 403, 403, 200),
                 Row("POST", "/api/v1/invites/{lookupId}/admission", $"/api/v1/invites/{lookup}/admission", actor => Admission(actor), Unauthorized, Unauthorized, 200, 400, 400, 400),
