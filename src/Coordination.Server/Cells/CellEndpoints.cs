@@ -45,9 +45,9 @@ public static class CellEndpoints
         CreateCellRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -116,9 +116,9 @@ public static class CellEndpoints
         Guid cellId, DisplayNameRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         if (SealedError(request?.SealedDisplayName, "sealedDisplayName", required: true) is { } invalid)
@@ -160,9 +160,9 @@ public static class CellEndpoints
         Guid cellId, AppendEntryRequest request, ClaimsPrincipal user, CoordinationDbContext db, CellLedger ledger, RateLimits limits, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         if (await MembershipOfAsync(db, cellId, accountId, ct) is null)
@@ -194,9 +194,9 @@ public static class CellEndpoints
         Guid cellId, CreateInviteRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         ProblemHttpResult? denied = await RequireRoleAsync(db, cellId, accountId, MemberRole.Organizer, ct);
@@ -276,9 +276,9 @@ public static class CellEndpoints
         Guid cellId, Guid accountId, VouchRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, CancellationToken ct)
     {
         (Guid voucher, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         ProblemHttpResult? denied = await RequireRoleAsync(db, cellId, voucher, MemberRole.Member, ct);
@@ -402,6 +402,10 @@ public static class CellEndpoints
         (AppendEntryResponse? response, CellRefusal? refusal) = await ledger.AppendAsync(db, invite.CellId, request.Entry, invite, request.SealedDisplayName, ct);
         return response is not null ? TypedResults.Ok(response) : Problems.Problem(refusal!.Status, refusal.Detail);
     }
+
+    /// <summary>429 when the device has used up its budget of changes (the same per-device budget as sends).</summary>
+    internal static ProblemHttpResult? Throttled(RateLimits limits, Guid deviceId) =>
+        limits.TrySend(deviceId) ? null : Problems.TooManyRequests("Too many changes from this device; slow down.");
 
     internal static async Task<Membership?> MembershipOfAsync(CoordinationDbContext db, Guid cellId, Guid accountId, CancellationToken ct) =>
         await db.Set<Membership>().AsNoTracking().FirstOrDefaultAsync(m => m.CellId == cellId && m.AccountId == accountId, ct);

@@ -44,9 +44,9 @@ public static class TaskEndpoints
         Guid cellId, CreateTaskRequest request, ClaimsPrincipal user, CoordinationDbContext db, TaskBoard board, RateLimits limits, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         ProblemHttpResult? denied = await CellEndpoints.RequireRoleAsync(db, cellId, accountId, MemberRole.Organizer, ct);
@@ -102,9 +102,9 @@ public static class TaskEndpoints
         Guid cellId, Guid membershipId, SetTagsRequest request, ClaimsPrincipal user, CoordinationDbContext db, TaskBoard board, RateLimits limits, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         Membership? caller = await CellEndpoints.MembershipOfAsync(db, cellId, accountId, ct);
@@ -199,9 +199,9 @@ public static class TaskEndpoints
         Guid taskId, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, MemberRole least, Func<CellTask, Membership, Task<TaskRefusal?>> change, CancellationToken ct)
     {
         (_, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         (CellTask? task, Membership? member, ProblemHttpResult? problem) = await VisibleAsync(db, taskId, user, least, ct);

@@ -55,9 +55,9 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         await using CellMember mark = await CellMember.CreateAsync(relay);
         await using CellMember nadia = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Yerevan", null, null, null, None).WaitAsync(TestTimeouts.Default);
-        await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
-        JoinResult joined = await nadia.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Newcomer, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
-        Assert.Equal(MemberRole.Newcomer, joined.Cell!.Membership.Role);
+        await olga.AdmitAsync(mark, cell.CellId, MemberRole.Member, RiskLevel.Low);
+        Guid nadiaMembership = await olga.AdmitAsync(nadia, cell.CellId, MemberRole.Newcomer, RiskLevel.Low);
+        Assert.Equal(MemberRole.Newcomer, (await nadia.Cells.GetAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Membership.Role);
         Guid announcements = cell.AnnouncementsId!.Value;
 
         RelayApiException roster = await Assert.ThrowsAsync<RelayApiException>(() => nadia.Device.Api.ListMembersAsync(cell.CellId).WaitAsync(TestTimeouts.Default));
@@ -83,13 +83,13 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         // A newcomer can leave on their own (signing on the relay's head, since they cannot read the log).
         await using (CellMember passerby = await CellMember.CreateAsync(relay))
         {
-            await passerby.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Newcomer, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+            await olga.AdmitAsync(passerby, cell.CellId, MemberRole.Newcomer, RiskLevel.Low);
             await passerby.Cells.LeaveAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default);
             Assert.Equal(HttpStatusCode.NotFound, (await Assert.ThrowsAsync<RelayApiException>(() => passerby.Device.Api.GetCellAsync(cell.CellId).WaitAsync(TestTimeouts.Default))).Status);
         }
 
         // Promoted, Nadia joins the cell's conversation and reads what is sent from then on.
-        await olga.Cells.SetRoleAsync(cell.CellId, joined.Cell.Membership.MembershipId, MemberRole.Member, None).WaitAsync(TestTimeouts.Default);
+        await olga.Cells.SetRoleAsync(cell.CellId, nadiaMembership, MemberRole.Member, None).WaitAsync(TestTimeouts.Default);
         Assert.Equal(3, (await nadia.Cells.MembersAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Count);
         await mark.Messages.SendTextAsync(cell.CellId, "welcome to the cell, Nadia", None).WaitAsync(TestTimeouts.Default);
         Assert.Equal(["welcome to the cell, Nadia"], await nadia.ReadAsync(cell.CellId));
@@ -103,13 +103,13 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         await using CellMember mark = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Almaty", null, null, null, None).WaitAsync(TestTimeouts.Default);
         CellView group = await vera.Cells.CreateAsync(ConversationKind.GrasGroup, "Film club", null, null, DateTimeOffset.UtcNow.AddDays(30), None).WaitAsync(TestTimeouts.Default);
-        await vera.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
-        JoinResult markInCell = await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.High, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
-        await mark.Cells.JoinAsync(await vera.Cells.InviteAsync(group.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        await olga.AdmitAsync(vera, cell.CellId, MemberRole.Member, RiskLevel.Low);
+        Guid markInCellMembership = await olga.AdmitAsync(mark, cell.CellId, MemberRole.Member, RiskLevel.High);
+        await vera.AdmitAsync(mark, group.CellId, MemberRole.Member, RiskLevel.Low);
         int groupEpoch = (await vera.Cells.GetAsync(group.CellId, None).WaitAsync(TestTimeouts.Default)).Epoch;
         long logBefore = (await olga.Cells.VerifiedLogAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Length;
 
-        await olga.Cells.BurnAsync(cell.CellId, markInCell.Cell!.Membership.MembershipId, None).WaitAsync(TestTimeouts.Default);
+        await olga.Cells.BurnAsync(cell.CellId, markInCellMembership, None).WaitAsync(TestTimeouts.Default);
 
         // One entry in the cell's log, signed by the organizer.
         MembershipLog log = await olga.Cells.VerifiedLogAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default);
@@ -137,11 +137,11 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         await using CellMember mark = await CellMember.CreateAsync(relay);
         await using CellMember ivan = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Tallinn", null, null, null, None).WaitAsync(TestTimeouts.Default);
-        JoinResult markJoined = await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        Guid markJoinedMembership = await olga.AdmitAsync(mark, cell.CellId, MemberRole.Member, RiskLevel.Low);
         string code = await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 1, None).WaitAsync(TestTimeouts.Default);
         Assert.False((await ivan.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
         await mark.Cells.VouchAsync(cell.CellId, ivan.AccountId, None).WaitAsync(TestTimeouts.Default);
-        await olga.Cells.RemoveAsync(cell.CellId, markJoined.Cell!.Membership.MembershipId, None).WaitAsync(TestTimeouts.Default);
+        await olga.Cells.RemoveAsync(cell.CellId, markJoinedMembership, None).WaitAsync(TestTimeouts.Default);
 
         // Mark's vouch no longer counts; Olga's does, and Mark's stale one is not carried along.
         Assert.False((await ivan.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
@@ -156,11 +156,11 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         await using CellMember mark = await CellMember.CreateAsync(relay);
         await using CellMember stranger = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Minsk", null, null, null, None).WaitAsync(TestTimeouts.Default);
-        JoinResult markJoined = await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        Guid markJoinedMembership = await olga.AdmitAsync(mark, cell.CellId, MemberRole.Member, RiskLevel.Low);
         CellView group = await mark.Cells.CreateAsync(ConversationKind.GrasGroup, "Reading club", null, null, null, None).WaitAsync(TestTimeouts.Default);
         string markInvite = await mark.Cells.InviteAsync(group.CellId, MemberRole.Member, RiskLevel.Low, 5, TimeSpan.FromHours(1), 0, None).WaitAsync(TestTimeouts.Default);
 
-        await olga.Cells.BurnAsync(cell.CellId, markJoined.Cell!.Membership.MembershipId, None).WaitAsync(TestTimeouts.Default);
+        await olga.Cells.BurnAsync(cell.CellId, markJoinedMembership, None).WaitAsync(TestTimeouts.Default);
 
         RelayApiException gone = await Assert.ThrowsAsync<RelayApiException>(() => stranger.Cells.JoinAsync(markInvite, null, None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.NotFound, gone.Status);
@@ -172,7 +172,7 @@ public sealed class AdmissionAndBurnTests(RelayFactory relay) : IClassFixture<Re
         await using CellMember olga = await CellMember.CreateAsync(relay);
         await using CellMember mark = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "Warsaw", null, null, null, None).WaitAsync(TestTimeouts.Default);
-        await mark.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None), null, None).WaitAsync(TestTimeouts.Default);
+        await olga.AdmitAsync(mark, cell.CellId, MemberRole.Member, RiskLevel.Low);
 
         RelayApiException alone = await Assert.ThrowsAsync<RelayApiException>(() => olga.Cells.LeaveAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.BadRequest, alone.Status);

@@ -1,6 +1,7 @@
 using Coordination.Client.Cells;
 using Coordination.Client.Messaging;
 using Coordination.Crypto;
+using Coordination.Protocol;
 
 namespace Coordination.Server.Tests.Infrastructure;
 
@@ -42,6 +43,19 @@ public sealed class CellMember : IAsyncDisposable
     {
         TestDevice device = await relay.NewAccountAsync();
         return new CellMember(device, Path.Combine(relay.DataDirectory, "devices", device.AccountId.ToString("N")));
+    }
+
+    /// <summary>
+    /// Invites <paramref name="member"/> to <paramref name="cellId"/> (one use, an hour, no vouches)
+    /// and has them join; returns their membership id.
+    /// </summary>
+    public async Task<Guid> AdmitAsync(CellMember member, Guid cellId, MemberRole role = MemberRole.Member, RiskLevel ceiling = RiskLevel.Low)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        string code = await Cells.InviteAsync(cellId, role, ceiling, 1, TimeSpan.FromHours(1), 0, CancellationToken.None).WaitAsync(TestTimeouts.Default);
+        JoinResult joined = await member.Cells.JoinAsync(code, null, CancellationToken.None).WaitAsync(TestTimeouts.Default);
+        Assert.True(joined.Admitted);
+        return joined.Cell!.Membership.MembershipId;
     }
 
     /// <summary>Texts this device has stored for <paramref name="conversationId"/>, after a sync.</summary>

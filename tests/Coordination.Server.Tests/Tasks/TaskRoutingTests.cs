@@ -247,9 +247,9 @@ internal sealed class Network : IAsyncDisposable
         CellMember boris = await CellMember.CreateAsync(relay);
         CellMember vera = await CellMember.CreateAsync(relay);
         CellView cell = await olga.Cells.CreateAsync(ConversationKind.Cell, "North Harbour", null, null, null, none).WaitAsync(TestTimeouts.Default);
-        Guid annaId = (await anna.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Critical, 1, TimeSpan.FromHours(1), 0, none), null, none)).Cell!.Membership.MembershipId;
-        Guid borisId = (await boris.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, none), null, none)).Cell!.Membership.MembershipId;
-        Guid veraId = (await vera.Cells.JoinAsync(await olga.Cells.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, none), null, none)).Cell!.Membership.MembershipId;
+        Guid annaId = await olga.AdmitAsync(anna, cell.CellId, MemberRole.Member, RiskLevel.Critical);
+        Guid borisId = await olga.AdmitAsync(boris, cell.CellId, MemberRole.Member, RiskLevel.Low);
+        Guid veraId = await olga.AdmitAsync(vera, cell.CellId, MemberRole.Member, RiskLevel.Low);
         TaskClient tasks = new(olga.Cells);
         await tasks.SetTagsAsync(cell.CellId, annaId, ["public-name", "russian-speaking"], none).WaitAsync(TestTimeouts.Default);
         await tasks.SetTagsAsync(cell.CellId, borisId, ["in-country", "printing"], none).WaitAsync(TestTimeouts.Default);
