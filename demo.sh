@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# A walk-through of Coordination on this machine, in well under a minute:
+# A walk-through of Coordination on this machine, in about a minute:
 #   - starts a relay on a free loopback port, with its database in a temporary directory;
 #   - creates three accounts with the coord CLI: Anna (abroad), Boris and Vera (inside);
 #   - sends end-to-end encrypted messages while the recipients are offline, and one that
 #     arrives live on a connected device;
 #   - shows, side by side, what the relay stored (its SQLite tables, the ciphertext, a search of
-#     its files for the plaintext) and what the recipients read.
+#     its files for the plaintext) and what the recipients read;
+#   - loads two cells and their members from seeds/network.json (accounts, invites, joins,
+#     capability tags), shows that neither cell can see the other, and what the relay stores;
+#   - routes tasks by risk: a critical task to a member abroad, a low-risk in-country task to a
+#     member inside, and the relay refusing both the other way round.
 #
 # Usage: ./demo.sh [--keep]
 #   --keep   leave the relay running and keep the temporary directory (database, log, profiles),
 #            and print where they are. Otherwise both are removed on exit.
 #
 # Needs the .NET SDK 10, libsodium and python3 or jq; uses sqlite3 if installed (python3's
-# sqlite3 module otherwise). Builds the server and the CLI (Release) if they are missing or older
-# than their sources.
+# sqlite3 module otherwise). The cells and tasks (steps 9 to 13) need python3. Builds the server
+# and the CLI (Release) if they are missing or older than their sources.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 . scripts/prerequisites.sh
@@ -22,7 +26,7 @@ keep=0
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$arg' (see ./demo.sh --help)" ;;
   esac
 done
@@ -125,7 +129,7 @@ for project in Server Cli; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# A temporary directory for the relay's database and log and the three profiles; removed on exit
+# A temporary directory for the relay's database and log and the profiles; removed on exit
 # (with the relay stopped) unless --keep.
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/coordination-demo.XXXXXX")"
@@ -143,7 +147,7 @@ cleanup() {
     printf '\nKept (--keep):\n'
     [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null \
       && printf '  relay      %s (pid %s; stop it with: kill %s)\n' "$url" "$server_pid" "$server_pid"
-    printf '  database   %s\n  relay log  %s\n  profiles   %s/{anna,boris,vera}\n' "$db" "$log" "$profiles"
+    printf '  database   %s\n  relay log  %s\n  profiles   %s/ (anna, boris, vera; the cells'"'"' members by their\n             seed keys, e.g. nh-heron)\n' "$db" "$log" "$profiles"
     printf "  try        COORD_PASSPHRASE='%s' %s/coord --profile %s read\n" "$COORD_PASSPHRASE" "$root" "$profiles/boris"
     printf '  remove     rm -rf %s\n' "$tmp"
     return "$status"
@@ -510,6 +514,396 @@ for s in "$text1" "$text2" "$text3" "$text4"; do
   if [ -n "$found" ]; then printf '    FOUND in%s: "%s"\n' "$found" "$s"; else printf '    not found: "%s"\n' "$s"; fi
 done
 
+# ---------------------------------------------------------------------------------------------
+# Part two: a network of cells, loaded from seeds/network.json, and tasks routed by risk.
+
+if ! command -v python3 >/dev/null 2>&1; then
+  heading "9. Cells and tasks"
+  say "python3 is needed to read seeds/network.json; skipping the cells and tasks."
+  say "(Debian: sudo apt-get install -y python3)"
+  heading "Done"
+  say "The relay held only padded ciphertext, and only until every device had fetched it; the texts"
+  say "were readable only on the devices that wrote and read them."
+  exit 0
+fi
+
+# py_json CODE: runs CODE with d = the JSON object on standard input.
+py_json() { python3 -c 'import json, sys; d = json.load(sys.stdin); exec(sys.argv[1])' "$1"; }
+
+heading "9. A network of two cells, from seeds/network.json"
+
+# The first two cells and their members, as tab-separated lines:
+#   cell  KEY  NAME  DESCRIPTION
+#   member  CELL  KEY  LABEL  ROLE  CEILING  TAGS (the member's tags and the cell's defaultTags)
+# Ceilings are numbers in the seed (0..3); members without one get the cell's defaultRiskCeiling.
+seed_lines="$(python3 - "$root/seeds/network.json" <<'PY'
+import json, sys
+levels = ["low", "elevated", "high", "critical"]
+seed = json.load(open(sys.argv[1], encoding="utf-8"))
+clean = lambda s: " ".join(str(s).split())
+for cell in seed["cells"][:2]:
+    print("\t".join(["cell", cell["key"], clean(cell["name"]), clean(cell.get("description", ""))]))
+    for m in cell["members"]:
+        tags = list(dict.fromkeys(m.get("tags", []) + cell.get("defaultTags", [])))
+        ceiling = levels[m.get("riskCeiling", cell["defaultRiskCeiling"])]
+        print("\t".join(["member", cell["key"], m["key"], clean(m["label"]), m["role"], ceiling, " ".join(tags)]))
+PY
+)"
+
+declare -A cell_name cell_desc cell_id cell_org cell_members
+declare -A m_label m_short m_role m_ceiling m_tags m_cell m_account m_membership
+cells=() people=()
+while IFS=$'\t' read -r kind a b c d e f; do
+  if [ "$kind" = cell ]; then
+    cells+=("$a") cell_name[$a]="$b" cell_desc[$a]="$c" cell_members[$a]=""
+  else
+    people+=("$b")
+    m_cell[$b]="$a" m_label[$b]="$c" m_short[$b]="${c%% (*}" m_role[$b]="$d" m_ceiling[$b]="$e" m_tags[$b]="$f"
+    cell_members[$a]+="$b "
+    if [ "$d" = organizer ] && [ -z "${cell_org[$a]:-}" ]; then cell_org[$a]="$b"; fi
+  fi
+done <<<"$seed_lines"
+for c in "${cells[@]}"; do
+  [ -n "${cell_org[$c]:-}" ] || die "cell '$c' in seeds/network.json has no organizer."
+done
+
+say "Read with python3 from seeds/network.json (its \"\$comment\" lists what is sealed and what is"
+say "plain on the relay): the cells ${cell_name[${cells[0]}]} and ${cell_name[${cells[1]}]}, and their members."
+say "A ceiling is the most risk a member may be asked to take; members without one in the seed get"
+say "the cell's defaultRiskCeiling, and everyone gets the cell's defaultTags."
+rows=$'Cell\tMember\tRole\tCeiling\tCapability tags'
+for p in "${people[@]}"; do
+  rows+=$'\n'"${cell_name[${m_cell[$p]}]}"$'\t'"${m_label[$p]}"$'\t'"${m_role[$p]}"$'\t'"${m_ceiling[$p]}"$'\t'"${m_tags[$p]// /, }"
+done
+table <<<"$rows"
+
+say
+say "Each member creates an account: coord identity create --name LABEL --json (in parallel)."
+pids=()
+for p in "${people[@]}"; do
+  as "$p" identity create --name "${m_label[$p]}" --json >"$tmp/identity-$p.json" 2>"$tmp/identity-$p.err" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+for p in "${people[@]}"; do
+  if [ ! -s "$tmp/identity-$p.json" ]; then
+    cat "$tmp/identity-$p.err" >&2
+    die "creating the account of ${m_label[$p]} failed."
+  fi
+  m_account[$p]="$(json_get accountId <"$tmp/identity-$p.json")"
+done
+
+for c in "${cells[@]}"; do
+  org="${cell_org[$c]}"
+  say
+  say "${m_short[$org]}, the organizer, creates the cell:"
+  say "  coord cell create --name '${cell_name[$c]}' --description '...' --display-name '${m_label[$org]}' --json"
+  out="$(as "$org" cell create --name "${cell_name[$c]}" --description "${cell_desc[$c]}" --display-name "${m_label[$org]}" --json)"
+  cell_id[$c]="$(json_get cellId <<<"$out")"
+  m_membership[$org]="$(json_get membershipId <<<"$out")"
+  printf '    cell %s, announcements %s, %s is its organizer (membership %s)\n' \
+    "${cell_id[$c]}" "$(json_get announcementsId <<<"$out" | cut -c1-8)" "${m_short[$org]}" "${m_membership[$org]:0:8}"
+  say "Invites (coord cell invite CELL --role R --ceiling LEVEL, by ${m_short[$org]}), each handed to one"
+  say "person, who joins with it (coord cell join CODE --display-name LABEL):"
+  for p in ${cell_members[$c]}; do
+    [ "$p" = "$org" ] && continue
+    invite="$(as "$org" cell invite "${cell_id[$c]}" --role "${m_role[$p]}" --ceiling "${m_ceiling[$p]}" --json)"
+    code="$(json_get code <<<"$invite")"
+    joined="$(as "$p" cell join "$code" --display-name "${m_label[$p]}" --json)"
+    m_membership[$p]="$(json_get membershipId <<<"$joined")"
+    printf '    %-7s invite %s... (%s, ceiling %s) -> %s, membership %s\n' "${m_short[$p]}" "${code:0:10}" \
+      "$(json_get role <<<"$invite")" "$(json_get ceiling <<<"$invite")" "$(json_get status <<<"$joined")" "${m_membership[$p]:0:8}"
+  done
+  say "Capability tags, set by ${m_short[$org]}: coord task tags --cell CELL --member MEMBERSHIP TAG..."
+  say "(only keyed hashes of the names reach the relay, under a key derived from the cell key):"
+  for p in ${cell_members[$c]}; do
+    # shellcheck disable=SC2086 # the tags are words
+    as "$org" task tags --cell "${cell_id[$c]}" --member "${m_membership[$p]}" ${m_tags[$p]} --json >/dev/null
+    printf '    %-7s %s\n' "${m_short[$p]}" "${m_tags[$p]// /, }"
+  done
+done
+
+nh="${cells[0]}" ln="${cells[1]}"
+nh_org="${cell_org[$nh]}" ln_org="${cell_org[$ln]}"
+
+say
+say "${m_short[$ln_org]} also invites a volunteer who has not joined yet (the invite waits on the relay until"
+say "it is used or expires): coord cell invite CELL --role newcomer --ceiling low --expires 3d"
+pending_code="$(as "$ln_org" cell invite "${cell_id[$ln]}" --role newcomer --ceiling low --expires 3d --json | json_get code)"
+printf '    code %s (given in person; shown here in full to search the relay for it below)\n' "$pending_code"
+
+# Shortens ids to 8 characters and names the known cells, accounts and memberships (for reading
+# only: the relay has only the ids).
+label_network_ids() {
+  local script="" c p
+  for c in "${cells[@]}"; do
+    script+="s/${cell_id[$c],,}/${cell_id[$c]:0:8} (${cell_name[$c]})/g; "
+  done
+  for p in "${people[@]}"; do
+    script+="s/${m_account[$p],,}/${m_account[$p]:0:8} (${m_short[$p]})/g; s/${m_membership[$p],,}/${m_membership[$p]:0:8} (${m_short[$p]})/g; "
+  done
+  sed -E 's/\b[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\b/\L&/g' | sed -E "$script"'s/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/\1/g'
+}
+
+# membership_label ID: the member's short label for a membership id.
+membership_label() {
+  local p
+  for p in "${people[@]}"; do
+    [ "${m_membership[$p]}" = "$1" ] && { printf '%s' "${m_short[$p]}"; return; }
+  done
+  printf '%s' "${1:0:8}"
+}
+
+# try WHO ARGS...: runs a command as WHO with --json that may be refused, without stopping the
+# script; sets try_status (the exit status), try_out (standard output) and try_err (standard error).
+try() {
+  local who="$1"
+  shift
+  try_status=0
+  as "$who" "$@" --json >"$tmp/try.out" 2>"$tmp/try.err" || try_status=$?
+  try_out="$(cat "$tmp/try.out")" try_err="$(cat "$tmp/try.err")"
+}
+
+# refused: describes the failure the last try printed, {"error": ..., "status": ...} on stderr.
+refused() {
+  if [ "$try_status" = 0 ]; then
+    say "    NOT refused (exit status 0): $try_out"
+    return
+  fi
+  python3 -c '
+import json, sys
+status, err = sys.argv[1], sys.argv[2]
+try:
+    e = json.loads(err.strip().splitlines()[-1])
+    print("    refused: exit status %s, relay status %s" % (status, e.get("status", "-")))
+    print("    error:   %s" % e["error"])
+except Exception:
+    print("    refused: exit status %s" % status)
+    for line in err.splitlines(): print("    | " + line)
+' "$try_status" "$try_err"
+}
+
+# ---------------------------------------------------------------------------------------------
+heading "10. The two cells cannot see each other"
+
+who="$ln_org"
+for p in ${cell_members[$ln]}; do [ "${m_role[$p]}" = member ] && { who="$p"; break; }; done
+say "${m_short[$who]} is a member of ${cell_name[$ln]}."
+say
+say "${m_short[$who]}: coord cell list"
+as "$who" cell list --json | py_json '
+for c in d["cells"]:
+    print("    %s  %-14s %s, ceiling %s" % (c["cellId"], c["name"], c["role"], c["ceiling"]))
+if not d["cells"]: print("    (no cells)")'
+say
+say "${m_short[$who]}: coord cell show <${cell_name[$nh]}'s id>"
+try "$who" cell show "${cell_id[$nh]}"
+refused
+say
+say "${m_short[$who]}: coord read --from <${cell_name[$nh]}'s id>"
+try "$who" read --from "${cell_id[$nh]}"
+refused
+say
+say "${m_short[$who]}: coord cell members <${cell_name[$ln]}'s id>   (the roster, verified against the signed log;"
+say "the names are display names, decrypted with the cell key on ${m_short[$who]}'s device)"
+as "$who" cell members "${cell_id[$ln]}" --json | py_json '
+print("Membership\tAccount\tRole\tCeiling\tName")
+for m in d["members"]:
+    print("\t".join([m["membershipId"][:8], m["accountId"][:8], m["role"], m["ceiling"], (m["displayName"] or "-") + (" (you)" if m["you"] else "")]))
+for a in d["alerts"]: print("ALERT\t%s\t%s" % (a["kind"], a["detail"]))' | table
+say
+say "And the other way: ${m_short[$nh_org]} (organizer of ${cell_name[$nh]}): coord cell members <${cell_name[$ln]}'s id>"
+try "$nh_org" cell members "${cell_id[$ln]}"
+refused
+
+# ---------------------------------------------------------------------------------------------
+heading "11. What the relay stores about the cells"
+
+if [ -z "$sql_tool" ]; then
+  say "(Needs sqlite3 or python3's sqlite3 module.)"
+else
+  say "Cells: the name and description are one sealed blob (SealedProfile), padded; the relay also"
+  say "keeps the length and head of the signed membership log (kind 2 = cell, 3 = group):"
+  sql 'SELECT "Id" AS "Cell", "Kind", "AnnouncementsId" AS "Announcements", "LogLength" AS "Log entries",
+      length("SealedProfile") AS "SealedProfile bytes", lower(hex(substr("SealedProfile", 1, 16))) AS "SealedProfile (first 16 bytes)"
+      FROM "Cells" ORDER BY "LogLength" DESC' | label_network_ids | table
+  say
+  say "Memberships: role (1 organizer, 2 member, 3 newcomer) and ceiling (0 low .. 3 critical) are plain,"
+  say "because the relay enforces them; the display name is sealed under the cell key:"
+  sql 'SELECT "Id" AS "Membership", "CellId" AS "Cell", "AccountId" AS "Account", "Role", "Ceiling",
+      length("SealedDisplayName") AS "Name bytes", lower(hex(substr("SealedDisplayName", 1, 12))) AS "SealedDisplayName (first 12 bytes)"
+      FROM "Memberships" ORDER BY "CellId", "Role", "Ceiling" DESC' | label_network_ids | table
+  say
+  say "MembershipLog: signed entries (body and Ed25519 signature), one per change:"
+  sql 'SELECT "CellId" AS "Cell", count(*) AS "Entries", sum(length("Body")) AS "Body bytes", sum(length("Signature")) AS "Signature bytes"
+      FROM "MembershipLog" GROUP BY "CellId"' | label_network_ids | table
+  say
+  say "Invites: a used-up invite is deleted, so only ${m_short[$ln_org]}'s unused one is left. The relay finds it"
+  say "by a hash of the code (LookupId); the grant is signed, and the cell key is sealed to the code,"
+  say "which the relay never sees:"
+  sql 'SELECT "CellId" AS "Cell", lower(hex(substr("LookupId", 1, 8))) AS "LookupId (first 8 bytes)", length("Grant") AS "Grant bytes",
+      length("SealedCellKey") AS "SealedCellKey bytes", "UsesLeft" AS "Uses left", datetime("ExpiresAt" / 1000, '"'unixepoch'"') AS "Expires (UTC)"
+      FROM "Invites"' | label_network_ids | table
+  say
+  say "MembershipTags: 32-byte keyed hashes, keyed per cell, so the same tag name gives different hashes"
+  say "in the two cells and the relay cannot match members across cells by their tags:"
+  sql 'SELECT m."CellId" AS "Cell", count(*) AS "Tags set", count(DISTINCT t."Tag") AS "Distinct hashes"
+      FROM "MembershipTags" t JOIN "Memberships" m ON m."Id" = t."MembershipId" GROUP BY m."CellId"' | label_network_ids | table
+  printf '    Hashes the two cells share: %s\n' "$(sql 'SELECT count(*) AS n FROM (SELECT t."Tag" FROM "MembershipTags" t JOIN "Memberships" m ON m."Id" = t."MembershipId"
+      GROUP BY t."Tag" HAVING count(DISTINCT m."CellId") > 1)' | tail -n 1)"
+fi
+say
+say "Searching the database, its WAL and the relay's log for the cell names and descriptions, the"
+say "member labels and the tag names:"
+strings=()
+for c in "${cells[@]}"; do strings+=("${cell_name[$c]}" "${cell_desc[$c]}"); done
+for p in "${people[@]}"; do strings+=("${m_label[$p]}"); done
+strings+=(russian-speaking public-name translator "$pending_code")
+search_relay_files "${strings[@]}"
+printf '    (A check that the search works: %s'"'"'s membership id, which the relay does store, is %s.)\n' "${m_short[$who]}" \
+  "$(grep -a -q -i -F -- "${m_membership[$who]}" "$db" "$db-wal" 2>/dev/null && echo found || echo 'NOT found')"
+
+# ---------------------------------------------------------------------------------------------
+heading "12. Tasks by risk, in ${cell_name[$nh]}"
+
+# Who is who, from the seed: no field says where anyone is. A critical ceiling is what only
+# people out of reach get (abroad); a low or elevated ceiling and the in-country tag mark someone
+# inside.
+abroad="" inside="" other_abroad=""
+for p in ${cell_members[$nh]}; do
+  case " ${m_tags[$p]} " in *" public-name "*) if [ "${m_ceiling[$p]}" = critical ] && [ -z "$abroad" ]; then abroad="$p"; fi ;; esac
+done
+for p in ${cell_members[$nh]}; do
+  if [ "${m_ceiling[$p]}" = critical ] && [ "$p" != "$abroad" ] && [ -z "$other_abroad" ]; then other_abroad="$p"; fi
+done
+for p in ${cell_members[$nh]}; do
+  case " ${m_tags[$p]} " in *" in-country "*) if [ "${m_ceiling[$p]}" != critical ] && [ -z "$inside" ]; then inside="$p"; fi ;; esac
+done
+added_tag=0
+if [ -z "$inside" ]; then
+  # Nobody has the tag in the seed: the organizer gives it to the first member (not a newcomer)
+  # with a low or elevated ceiling.
+  for p in ${cell_members[$nh]}; do
+    if [ "${m_role[$p]}" = member ]; then
+      case "${m_ceiling[$p]}" in low | elevated) inside="$p"; break ;; esac
+    fi
+  done
+  added_tag=1
+fi
+[ -n "$abroad" ] && [ -n "$inside" ] && [ -n "$other_abroad" ] \
+  || die "seeds/network.json: ${cell_name[$nh]} needs a member with ceiling 3 and public-name, another with ceiling 3, and one with a low ceiling."
+
+say "The seed does not say who is abroad; ceilings say it for the relay. In ${cell_name[$nh]}:"
+for p in ${cell_members[$nh]}; do
+  case "${m_ceiling[$p]}" in critical) where="ceiling critical: can take public work (abroad)" ;; *) where="ceiling ${m_ceiling[$p]}: inside the country" ;; esac
+  printf '    %-7s %-10s %s; tags: %s\n' "${m_short[$p]}" "${m_role[$p]}" "$where" "${m_tags[$p]// /, }"
+done
+if [ "$added_tag" = 1 ]; then
+  m_tags[$inside]="${m_tags[$inside]} in-country"
+  say
+  say "No member of ${cell_name[$nh]} has the in-country tag in the seed, so for this demo ${m_short[$nh_org]} gives it"
+  say "to ${m_short[$inside]} (tags replace the old ones, so the others are given again):"
+  say "  coord task tags --cell CELL --member <${m_short[$inside]}'s membership> ${m_tags[$inside]}"
+  # shellcheck disable=SC2086 # the tags are words
+  as "$nh_org" task tags --cell "${cell_id[$nh]}" --member "${m_membership[$inside]}" ${m_tags[$inside]} --json >/dev/null
+fi
+
+export COORD_TEMPLATES="$root/seeds/task-templates.json"
+say
+say "${m_short[$nh_org]} creates two tasks from seeds/task-templates.json (COORD_TEMPLATES):"
+say "  coord task create --cell CELL --template fundraising --json"
+say "  coord task create --cell CELL --template prisoner-parcel --json"
+declare -A task_id task_title
+for t in fundraising prisoner-parcel; do
+  out="$(as "$nh_org" task create --cell "${cell_id[$nh]}" --template "$t" --json)"
+  task_id[$t]="$(json_get taskId <<<"$out")"
+  task_title[$t]="$(json_get title <<<"$out")"
+  task_body="$(json_get body <<<"$out")"
+  printf '%s' "$task_body" >"$tmp/body-$t.txt"
+  printf '    %-16s task %s  risk %-8s  %s required tag(s)  %s people  "%s"\n' "$t" "${task_id[$t]:0:8}" \
+    "$(json_get risk <<<"$out")" "$(json_get requiredTags <<<"$out")" "$(json_get peopleNeeded <<<"$out")" "${task_title[$t]}"
+done
+say "    (fundraising needs public-name; prisoner-parcel needs in-country)"
+
+say
+say "${m_short[$nh_org]} asks the relay who may take each one: coord task suggest TASK --json"
+for t in fundraising prisoner-parcel; do
+  names="$(as "$nh_org" task suggest "${task_id[$t]}" --json | py_json '
+for s in d["suggestions"]: print(s["membershipId"], s["margin"])' | while read -r id margin; do
+    printf '%s (margin %s), ' "$(membership_label "$id")" "$margin"
+  done)"
+  names="${names%, }"
+  printf '    %-16s %s\n' "$t" "${names:-nobody}"
+done
+say "    (${m_short[$other_abroad]} has the ceiling for fundraising but not the public-name tag; only the"
+say "     in-country tag makes someone eligible for the parcel.)"
+
+say
+say "First the wrong way round. The relay refuses, whoever asks:"
+say "${m_short[$nh_org]}: coord task offer <fundraising> --to <${m_short[$inside]}'s membership>   (critical; ${m_short[$inside]}'s ceiling is ${m_ceiling[$inside]})"
+try "$nh_org" task offer "${task_id[fundraising]}" --to "${m_membership[$inside]}"
+refused
+say "${m_short[$inside]} tries to take a place in it directly: coord task accept <fundraising>"
+try "$inside" task accept "${task_id[fundraising]}"
+refused
+say "${m_short[$nh_org]}: coord task offer <prisoner-parcel> --to <${m_short[$other_abroad]}'s membership>   (${m_short[$other_abroad]}'s ceiling is ${m_ceiling[$other_abroad]}, but no in-country tag)"
+try "$nh_org" task offer "${task_id[prisoner-parcel]}" --to "${m_membership[$other_abroad]}"
+refused
+
+# parts TASK_JSON: "task STATE (ACCEPTED of NEEDED people): WHO STATE, ..." for a task printed with --json.
+parts() {
+  py_json '
+taken = sum(1 for a in d["assignments"] if a["state"] in ("accepted", "done"))
+print("task %s (%d of %d people): %s" % (d["state"], taken, d["peopleNeeded"], ", ".join(a["membershipId"] + " " + a["state"] for a in d["assignments"])))' \
+    | label_network_ids
+}
+
+say
+if [ "$abroad" = "$nh_org" ]; then
+  say "Then the right way. The critical task goes to someone abroad: ${m_short[$abroad]}, the only one with a"
+  say "critical ceiling and the public-name tag, offers it to their own membership"
+  say "(coord task offer TASK --to MEMBERSHIP) and accepts it (coord task accept TASK):"
+else
+  say "Then the right way. The critical task goes to someone abroad: offered to ${m_short[$abroad]}"
+  say "(coord task offer TASK --to MEMBERSHIP), who accepts (coord task accept TASK):"
+fi
+out="$(as "$nh_org" task offer "${task_id[fundraising]}" --to "${m_membership[$abroad]}" --json)"
+printf '    offered:  %s\n' "$(parts <<<"$out")"
+out="$(as "$abroad" task accept "${task_id[fundraising]}" --json)"
+printf '    accepted: %s\n' "$(parts <<<"$out")"
+say "The low-risk in-country task goes to someone inside: offered to ${m_short[$inside]}, who accepts:"
+out="$(as "$nh_org" task offer "${task_id[prisoner-parcel]}" --to "${m_membership[$inside]}" --json)"
+printf '    offered:  %s\n' "$(parts <<<"$out")"
+out="$(as "$inside" task accept "${task_id[prisoner-parcel]}" --json)"
+printf '    accepted: %s\n' "$(parts <<<"$out")"
+
+say
+say "${m_short[$inside]}: coord task list --cell CELL   (titles decrypted on ${m_short[$inside]}'s device)"
+as "$inside" task list --cell "${cell_id[$nh]}" --json | py_json '
+print("Task\tRisk\tState\tTitle")
+for t in d["tasks"]: print("\t".join([t["taskId"][:8], t["risk"], t["state"], t["title"]]))' | table
+
+# ---------------------------------------------------------------------------------------------
+heading "13. What the relay stores about the tasks"
+
+if [ -n "$sql_tool" ]; then
+  say "Tasks: the risk (0 low .. 3 critical), the required tags as keyed hashes, the number of people"
+  say "and the state (1 open, 2 offered, 3 accepted) are plain, because the relay enforces them; the"
+  say "title and description are one sealed blob:"
+  sql 'SELECT "Id" AS "Task", "CellId" AS "Cell", "Risk", length("RequiredTags") / 32 AS "Tag hashes", "PeopleNeeded" AS "People", "State",
+      length("SealedContent") AS "Sealed bytes", lower(hex(substr("SealedContent", 1, 16))) AS "SealedContent (first 16 bytes)"
+      FROM "Tasks" ORDER BY "Risk" DESC' | label_network_ids | table
+  say
+  say "TaskAssignments (state 2 = accepted):"
+  sql 'SELECT "TaskId" AS "Task", "MembershipId" AS "Membership", "State" FROM "TaskAssignments" ORDER BY "TaskId"' | label_network_ids | table
+fi
+say
+say "Searching the database, its WAL and the relay's log for the task titles and descriptions:"
+search_relay_files "${task_title[fundraising]}" "${task_title[prisoner-parcel]}" \
+  "$(cut -c1-60 "$tmp/body-fundraising.txt")" "$(cut -c1-60 "$tmp/body-prisoner-parcel.txt")"
+
 heading "Done"
 say "The relay held only padded ciphertext, and only until every device had fetched it; the texts"
-say "were readable only on the devices that wrote and read them."
+say "were readable only on the devices that wrote and read them. Of the cells and tasks it held"
+say "what it enforces (roles, ceilings, risk levels, keyed tag hashes, the signed membership log);"
+say "names, labels and task texts were sealed under keys it never had."

@@ -297,15 +297,16 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
             return new TaskRefusal(StatusCodes.Status409Conflict, "That membership already has a part in this task.");
         }
 
-        if (assignments.Count(a => a.State is AssignmentState.Offered or AssignmentState.Accepted or AssignmentState.Done) >= task.PeopleNeeded)
-        {
-            return new TaskRefusal(StatusCodes.Status409Conflict, $"The task already has the {task.PeopleNeeded} people it needs.");
-        }
-
+        // The policy first: "not for this member" says more than "full at the moment".
         string? refusal = await PolicyRefusalAsync(db, task, membershipId, ct);
         if (refusal is not null)
         {
             return new TaskRefusal(refusal.StartsWith("No such", StringComparison.Ordinal) ? StatusCodes.Status404NotFound : StatusCodes.Status422UnprocessableEntity, refusal);
+        }
+
+        if (assignments.Count(a => a.State is AssignmentState.Offered or AssignmentState.Accepted or AssignmentState.Done) >= task.PeopleNeeded)
+        {
+            return new TaskRefusal(StatusCodes.Status409Conflict, $"The task already has the {task.PeopleNeeded} people it needs.");
         }
 
         if (existing is null)
