@@ -106,10 +106,21 @@ public sealed class TaskClient(CellClient cells)
         }
 
         using SecretKey key = SecretKey.Import(cellKey);
-        return XChaCha20Poly1305.TryDecrypt(key, sealedContent.AsSpan(0, XChaCha20Poly1305.NonceSize), sealedContent.AsSpan(XChaCha20Poly1305.NonceSize), Ad(cellId), out byte[]? padded)
-            && Padding.TryUnpad(padded, 256, out int length)
-            ? JsonSerializer.Deserialize<TaskContent>(padded.AsSpan(0, length), s_json)
-            : null;
+        if (!XChaCha20Poly1305.TryDecrypt(key, sealedContent.AsSpan(0, XChaCha20Poly1305.NonceSize), sealedContent.AsSpan(XChaCha20Poly1305.NonceSize), Ad(cellId), out byte[]? padded)
+            || !Padding.TryUnpad(padded, 256, out int length))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<TaskContent>(padded.AsSpan(0, length), s_json);
+        }
+        catch (JsonException)
+        {
+            // Decrypts but is not a task: shown as unreadable, not a crash.
+            return null;
+        }
     }
 
     private TaskView View(TaskInfo info)

@@ -134,6 +134,11 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
             }
 
             await conversations.PublishAsync(ct);
+            foreach (IMembershipObserver observer in observers)
+            {
+                await observer.PublishAsync(ct);
+            }
+
             int epoch = await db.Conversations.Where(c => c.Id == cellId).Select(c => c.Epoch).FirstAsync(ct);
             return (new AppendEntryResponse(log.Length, log.HeadBytes, epoch), null);
         }

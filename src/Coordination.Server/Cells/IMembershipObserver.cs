@@ -12,4 +12,7 @@ public interface IMembershipObserver
     Task CeilingChangedAsync(CoordinationDbContext db, Membership membership, RiskLevel ceiling, CancellationToken ct);
 
     Task MembershipEndingAsync(CoordinationDbContext db, Membership membership, bool burned, CancellationToken ct);
+
+    /// <summary>After the transaction committed: tell whoever must be told (never before the commit).</summary>
+    Task PublishAsync(CancellationToken ct);
 }

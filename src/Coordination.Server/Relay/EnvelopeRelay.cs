@@ -44,7 +44,7 @@ public sealed class EnvelopeRelay(RelayWriter writer, ConversationDirectory conv
     }
 
     /// <summary>
-    /// In cells and groups the relay reads the first six bytes of an envelope (protocol section 6):
+    /// In cells, groups and task threads the relay reads the first six bytes of an envelope (protocol section 6):
     /// version 0x01, then type 0x01 (pairwise) or 0x02 (group, followed by its epoch, big-endian).
     /// A group message for any epoch but the current one is refused, so a removed member's keys
     /// stop working the moment the new epoch is announced. Announcements are for organizers.
@@ -56,7 +56,7 @@ public sealed class EnvelopeRelay(RelayWriter writer, ConversationDirectory conv
             return new RelayRefusal(StatusCodes.Status403Forbidden, "Only the cell's organizers post announcements.");
         }
 
-        if (conversation.Kind is not (ConversationKind.Cell or ConversationKind.GrasGroup or ConversationKind.Announcements))
+        if (conversation.Kind is not (ConversationKind.Cell or ConversationKind.GrasGroup or ConversationKind.Announcements or ConversationKind.TaskThread))
         {
             return null;
         }

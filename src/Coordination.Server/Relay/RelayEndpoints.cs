@@ -285,9 +285,10 @@ public sealed class ConversationMembership(ConnectionRegistry registry, Conversa
                 continue;
             }
 
-            ConversationInfo info = new(conversation, entry.Kind, entry.Epoch, [.. entry.Participants]);
             foreach (ConnectionRegistry.Connection connection in registry.OfAccounts([.. changes.Where(c => c.ConversationId == conversation && c.Added).Select(c => c.AccountId)]))
             {
+                // Each one sees the audience they may see (a newcomer: only the organizers of the announcements).
+                ConversationInfo info = new(conversation, entry.Kind, entry.Epoch, [.. RelayEndpoints.Audience(entry, connection.AccountId)]);
                 await hub.Clients.Client(connection.ConnectionId).ConversationAdded(info);
             }
         }

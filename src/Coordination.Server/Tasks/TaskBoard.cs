@@ -26,6 +26,8 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
 
     private static readonly ConcurrentDictionary<Guid, SemaphoreSlim> s_locks = new();
 
+    private readonly List<(TaskReleased Notice, List<Guid> Organizers)> _released = [];
+
     private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     public async Task<CellTask> CreateAsync(CoordinationDbContext db, Guid cellId, Membership creator, CreateTaskRequest request, byte[] requiredTags, CancellationToken ct)
@@ -74,7 +76,18 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
                 return null;
             }
 
-            if (mine is { State: AssignmentState.Offered } && mine.OfferExpiresAt > Now)
+            if (task.State is TaskState.Done or TaskState.Cancelled)
+            {
+                return new TaskRefusal(StatusCodes.Status409Conflict, "The task is finished.");
+            }
+
+            if (mine is { State: AssignmentState.Offered } && mine.OfferExpiresAt <= Now)
+            {
+                // Expired, whether or not the periodic sweep has seen it yet.
+                Move(mine, AssignmentState.Expired);
+            }
+
+            if (mine is { State: AssignmentState.Offered })
             {
                 // The policy is checked again: the ceiling or tags may have changed since the offer.
                 string? refusal = await PolicyRefusalAsync(db, task, member.Id, ct);
@@ -84,7 +97,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
                 }
 
                 Move(mine, AssignmentState.Accepted);
-                await conversations.AddAsync(db, task.ThreadId, member.AccountId, ct);
+                await JoinThreadAsync(db, task, member.AccountId, ct);
                 return null;
             }
 
@@ -140,9 +153,15 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         }, ct);
 
     public Task<TaskRefusal?> CancelAsync(CoordinationDbContext db, CellTask task, CancellationToken ct) =>
-        ChangeAsync(db, task, _ =>
+        ChangeAsync(db, task, assignments =>
         {
             task.State = TaskState.Cancelled;
+            foreach (TaskAssignment open in assignments.Where(a => a.State == AssignmentState.Offered))
+            {
+                // Standing offers of a cancelled task can no longer be accepted.
+                Move(open, AssignmentState.Withdrawn);
+            }
+
             return Task.FromResult<TaskRefusal?>(null);
         }, ct);
 
@@ -236,16 +255,46 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
     public Task CeilingChangedAsync(CoordinationDbContext db, Membership membership, RiskLevel ceiling, CancellationToken ct) =>
         ReleaseAsync(db, membership, t => t.Risk > ceiling, $"the member's ceiling is now {TaskPolicy.Name(ceiling)}", ct);
 
-    /// <summary>Applies the live side (thread membership) of changes made in the caller's committed transaction.</summary>
-    public Task PublishAsync(CancellationToken ct) => conversations.PublishAsync(ct);
+    /// <summary>
+    /// After the caller's transaction committed: the live side of thread changes, and the release
+    /// notices to the organizers (never sent for a change that did not commit).
+    /// </summary>
+    public async Task PublishAsync(CancellationToken ct)
+    {
+        await conversations.PublishAsync(ct);
+        List<(TaskReleased Notice, List<Guid> Organizers)> released = [.. _released];
+        _released.Clear();
+        foreach ((TaskReleased notice, List<Guid> organizers) in released)
+        {
+            foreach (ConnectionRegistry.Connection connection in registry.OfAccounts(organizers))
+            {
+                await hub.Clients.Client(connection.ConnectionId).TaskReleased(notice);
+            }
+        }
+    }
 
     /// <summary>After a membership's tags changed: parts in tasks that need a tag it no longer has are released.</summary>
     public Task TagsChangedAsync(CoordinationDbContext db, Membership membership, IReadOnlyCollection<byte[]> tags, CancellationToken ct) =>
         ReleaseAsync(db, membership, t => TaskPolicy.Refusal(t.Risk, t.RequiredTags, membership.Ceiling, tags) is not null, "the member no longer has a tag the task needs", ct);
 
     /// <inheritdoc />
-    public Task MembershipEndingAsync(CoordinationDbContext db, Membership membership, bool burned, CancellationToken ct) =>
-        ReleaseAsync(db, membership, _ => true, burned ? "the member was burned" : "the member left or was removed", ct);
+    public async Task MembershipEndingAsync(CoordinationDbContext db, Membership membership, bool burned, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(membership);
+        await ReleaseAsync(db, membership, _ => true, burned ? "the member was burned" : "the member left or was removed", ct);
+
+        // Out of every task thread of the cell too (an organizer is in all of them, a finished assignee in theirs).
+        List<Guid> threads = await db.Set<CellTask>().Where(t => t.CellId == membership.CellId).Select(t => t.ThreadId).ToListAsync(ct);
+        foreach (Guid thread in threads)
+        {
+            if (await db.ConversationParticipants.AnyAsync(p => p.ConversationId == thread && p.AccountId == membership.AccountId, ct))
+            {
+                await conversations.RemoveAsync(db, thread, membership.AccountId, ct);
+                await conversations.AdvanceEpochAsync(db, thread, ct);
+            }
+        }
+    }
 
     private async Task ReleaseAsync(CoordinationDbContext db, Membership membership, Func<CellTask, bool> affected, string reason, CancellationToken ct)
     {
@@ -274,13 +323,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
 
         await db.SaveChangesAsync(ct);
         List<Guid> organizers = await db.Set<Membership>().Where(m => m.CellId == membership.CellId && m.Role == MemberRole.Organizer).Select(m => m.AccountId).ToListAsync(ct);
-        foreach (ConnectionRegistry.Connection connection in registry.OfAccounts(organizers))
-        {
-            foreach (TaskReleased notice in notices)
-            {
-                await hub.Clients.Client(connection.ConnectionId).TaskReleased(notice);
-            }
-        }
+        _released.AddRange(notices.Select(n => (n, organizers)));
     }
 
     private async Task<TaskRefusal?> PutInHandsAsync(
@@ -322,7 +365,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         if (state == AssignmentState.Accepted)
         {
             Guid account = await db.Set<Membership>().Where(m => m.Id == membershipId).Select(m => m.AccountId).FirstAsync(ct);
-            await conversations.AddAsync(db, task.ThreadId, account, ct);
+            await JoinThreadAsync(db, task, account, ct);
         }
 
         return null;
@@ -351,7 +394,18 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
             if (!organizer)
             {
                 await conversations.RemoveAsync(db, task.ThreadId, accountId, ct);
+                await conversations.AdvanceEpochAsync(db, task.ThreadId, ct);
             }
+        }
+    }
+
+    /// <summary>Into the thread, with a new epoch so everyone re-keys and the newcomer can read what follows.</summary>
+    private async Task JoinThreadAsync(CoordinationDbContext db, CellTask task, Guid accountId, CancellationToken ct)
+    {
+        if (!await db.ConversationParticipants.AnyAsync(p => p.ConversationId == task.ThreadId && p.AccountId == accountId, ct))
+        {
+            await conversations.AddAsync(db, task.ThreadId, accountId, ct);
+            await conversations.AdvanceEpochAsync(db, task.ThreadId, ct);
         }
     }
 
@@ -398,7 +452,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
             Recompute(task, assignments);
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
-            await conversations.PublishAsync(ct);
+            await PublishAsync(ct);
             return null;
         }
         finally

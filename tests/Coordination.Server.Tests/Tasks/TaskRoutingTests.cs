@@ -162,6 +162,30 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
     }
 
     [Fact]
+    public async Task Someone_who_joins_a_thread_later_reads_what_is_written_after_and_a_cancelled_task_cannot_be_taken()
+    {
+        await using Network network = await Network.CreateAsync(relay);
+        TaskClient olga = Network.Tasks(network.Olga);
+        TaskView letters = await olga.CreateAsync(network.CellId, RiskLevel.Low, "Letters", null, [], 2, null, None).WaitAsync(TestTimeouts.Default);
+        TaskView accepted = await Network.Tasks(network.Anna).AcceptAsync(letters.TaskId, None).WaitAsync(TestTimeouts.Default);
+        await network.Anna.Messages.SendTextAsync(accepted.ThreadId, "first: I have the addresses", None).WaitAsync(TestTimeouts.Default);
+        Assert.Equal(["first: I have the addresses"], await network.Olga.ReadAsync(accepted.ThreadId));
+
+        // Vera joins the thread later: the epoch moves on, Anna re-keys, Vera reads what follows.
+        await Network.Tasks(network.Vera).AcceptAsync(letters.TaskId, None).WaitAsync(TestTimeouts.Default);
+        await network.Anna.Messages.SendTextAsync(accepted.ThreadId, "second: envelopes at my place", None).WaitAsync(TestTimeouts.Default);
+        Assert.Equal(["second: envelopes at my place"], await network.Vera.ReadAsync(accepted.ThreadId));
+
+        // A standing offer of a cancelled task cannot be accepted.
+        TaskView parcel = await olga.CreateAsync(network.CellId, RiskLevel.Low, "Parcel", null, ["in-country"], 1, null, None).WaitAsync(TestTimeouts.Default);
+        await olga.OfferAsync(parcel.TaskId, network.BorisMembership, None).WaitAsync(TestTimeouts.Default);
+        await olga.CancelAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default);
+        RelayApiException finished = await Assert.ThrowsAsync<RelayApiException>(() => Network.Tasks(network.Boris).AcceptAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default));
+        Assert.Equal(HttpStatusCode.Conflict, finished.Status);
+        Assert.Equal(AssignmentState.Withdrawn, Assert.Single((await olga.GetAsync(parcel.TaskId, None)).Assignments).State);
+    }
+
+    [Fact]
     public async Task Two_organizers_racing_for_the_last_place_cannot_both_win()
     {
         await using Network network = await Network.CreateAsync(relay);
