@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 
 require_dotnet
 require_libsodium
+require_intake_page_modules
 
 args=("$@")
 case " ${args[*]-} " in

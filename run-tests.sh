@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 require_dotnet
 require_libsodium
 require_node_modules
+require_intake_page_modules
+require_chromium
 
 results="$PWD/.test-results"
 rm -rf "$results"

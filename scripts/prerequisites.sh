@@ -57,24 +57,56 @@ require_libsodium() {
   sudo apt-get update && sudo apt-get install -y libsodium23"
 }
 
-# Node.js and npm for the interop tests (tests/interop/node), and their npm packages at the
-# versions pinned in package-lock.json: `npm ci` when node_modules is missing or older than the lockfile.
-require_node_modules() {
-  local dir major
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop/node"
+# Node.js 18 or later and npm (installed with apt-get when missing). $1 says what needs them.
+require_node() {
+  local major
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "Node.js and npm are missing (needed by the interop tests); installing nodejs and npm with apt-get..." >&2
+    echo "Node.js and npm are missing (needed by $1); installing nodejs and npm with apt-get..." >&2
     if ! apt_install nodejs npm || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
       die "Node.js 18 or later and npm are not installed and could not be installed automatically. Run:
   sudo apt-get update && sudo apt-get install -y nodejs npm"
     fi
   fi
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-  [ "${major:-0}" -ge 18 ] || die "Node.js 18 or later is needed by the interop tests (found $(node --version 2>/dev/null)). See https://nodejs.org/en/download/package-manager."
+  [ "${major:-0}" -ge 18 ] || die "Node.js 18 or later is needed by $1 (found $(node --version 2>/dev/null)). See https://nodejs.org/en/download/package-manager."
+}
+
+# npm_ci DIR WHAT: installs the npm packages of DIR (relative to the repository) at the versions
+# pinned in its package-lock.json: `npm ci` when node_modules is missing or older than the lockfile.
+npm_ci() {
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  dir="$root/$1"
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "Installing the interop tests' npm packages (npm ci in tests/interop/node)..." >&2
+    require_node "$2"
+    echo "Installing the npm packages of $2 (npm ci in $1)..." >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) \
       || die "npm ci failed in $dir. Run:
-  (cd tests/interop/node && npm ci --no-audit --no-fund)"
+  (cd $1 && npm ci --no-audit --no-fund)"
   fi
+}
+
+# Node.js and npm for the interop tests (tests/interop/node), and their npm packages.
+require_node_modules() {
+  require_node "the interop tests"
+  npm_ci tests/interop/node "the interop tests"
+}
+
+# libsodium-wrappers for the web intake page (/intake/{id}), which the server serves from
+# src/Coordination.Server/IntakePage/web/node_modules; nothing from npm is committed.
+require_intake_page_modules() {
+  npm_ci src/Coordination.Server/IntakePage/web "the web intake page"
+}
+
+# Debian's Chromium for the browser tests (tests/Coordination.Browser.Tests); Playwright drives it
+# at /usr/bin/chromium (or $CHROMIUM_PATH) and never downloads a browser of its own.
+require_chromium() {
+  local chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$chromium" ] && return 0
+  echo "Chromium is missing (needed by the browser tests); installing chromium with apt-get..." >&2
+  if apt_install chromium && [ -x "$chromium" ]; then
+    return 0
+  fi
+  die "Chromium is not installed at $chromium and could not be installed automatically. Run:
+  sudo apt-get update && sudo apt-get install -y chromium"
 }

@@ -27,7 +27,8 @@ public sealed class RootCommandBuilder
         .Add(new CellCommands())
         .Add(new GroupCommands())
         .Add(new EventCommands())
-        .Add(new TaskCommands());
+        .Add(new TaskCommands())
+        .Add(new IntakeCommands());
 
     public RootCommandBuilder Add(ICommandGroup group)
     {

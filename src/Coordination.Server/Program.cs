@@ -5,6 +5,8 @@ using Coordination.Server.Health;
 using Coordination.Server.Hosting;
 using Coordination.Server.Identity;
 using Coordination.Server.InputLimits;
+using Coordination.Server.Intake;
+using Coordination.Server.IntakePage;
 using Coordination.Server.Persistence;
 using Coordination.Server.Relay;
 using Coordination.Server.Tasks;
@@ -22,6 +24,8 @@ builder.AddRelay();
 builder.AddCells();
 builder.AddEvents();
 builder.AddTasks();
+builder.AddIntake();
+builder.AddIntakePage();
 
 WebApplication app = builder.Build();
 
@@ -37,5 +41,7 @@ app.MapRelay();
 app.MapCells();
 app.MapEvents();
 app.MapTasks();
+app.MapIntake();
+app.MapIntakePage();
 
 app.Run();

@@ -17,11 +17,25 @@ public sealed class RateLimitOptions
 
     /// <summary>Invite lookups, candidacies and admissions per device (signed-in, so per device, not relay-wide).</summary>
     public int InviteAttemptsPerMinute { get; set; } = 30;
+
+    /// <summary>
+    /// Accepted anonymous submissions per intake (sealed reports, bridge reports and bot
+    /// conversations started), as a token bucket: this many at once, refilled evenly over a minute.
+    /// Counted only after the proof-of-work checks out, so unsolved floods do not use it up.
+    /// </summary>
+    public int IntakeSubmissionsPerMinute { get; set; } = 60;
+
+    /// <summary>Proof-of-work challenges issued per minute, relay-wide (reporters have no identity to key on).</summary>
+    public int IntakeChallengesPerMinute { get; set; } = 1200;
+
+    /// <summary>Receipt checks per minute, relay-wide: each costs an Argon2id computation.</summary>
+    public int ReceiptChecksPerMinute { get; set; } = 300;
 }
 
 /// <summary>
-/// In-memory rate limits keyed by device (sends, logins) or global (registrations and link-code
-/// use, which have no device yet). Never keyed by IP address: the server does not look at one.
+/// In-memory rate limits keyed by device (sends, logins), by intake (anonymous submissions) or
+/// global (registrations, link-code use, intake challenges and receipt checks, which have no
+/// device). Never keyed by IP address or anything else about the sender: the server does not look at one.
 /// </summary>
 public sealed class RateLimits : IDisposable
 {
@@ -30,6 +44,9 @@ public sealed class RateLimits : IDisposable
     private readonly RateLimiter _registrations;
     private readonly RateLimiter _links;
     private readonly PartitionedRateLimiter<Guid> _invites;
+    private readonly PartitionedRateLimiter<Guid> _intakeSubmissions;
+    private readonly RateLimiter _intakeChallenges;
+    private readonly RateLimiter _receiptChecks;
 
     public RateLimits(RateLimitOptions options)
     {
@@ -66,6 +83,27 @@ public sealed class RateLimits : IDisposable
             Window = TimeSpan.FromMinutes(1),
             QueueLimit = 0,
         });
+        int submissions = Math.Max(1, options.IntakeSubmissionsPerMinute);
+        _intakeSubmissions = PartitionedRateLimiter.Create<Guid, Guid>(intake => RateLimitPartition.GetTokenBucketLimiter(intake, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = submissions,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1) / submissions,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        _intakeChallenges = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.IntakeChallengesPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        });
+        _receiptChecks = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.ReceiptChecksPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        });
     }
 
     public bool TrySend(Guid deviceId) => Acquire(_sends.AttemptAcquire(deviceId));
@@ -78,6 +116,13 @@ public sealed class RateLimits : IDisposable
 
     public bool TryInvite(Guid deviceId) => Acquire(_invites.AttemptAcquire(deviceId));
 
+    /// <summary>One accepted anonymous submission to <paramref name="intakeId"/> (keyed by the intake, never by who sends).</summary>
+    public bool TryIntakeSubmission(Guid intakeId) => Acquire(_intakeSubmissions.AttemptAcquire(intakeId));
+
+    public bool TryIntakeChallenge() => Acquire(_intakeChallenges.AttemptAcquire());
+
+    public bool TryReceiptCheck() => Acquire(_receiptChecks.AttemptAcquire());
+
     public void Dispose()
     {
         _sends.Dispose();
@@ -85,6 +130,9 @@ public sealed class RateLimits : IDisposable
         _registrations.Dispose();
         _links.Dispose();
         _invites.Dispose();
+        _intakeSubmissions.Dispose();
+        _intakeChallenges.Dispose();
+        _receiptChecks.Dispose();
     }
 
     private static bool Acquire(RateLimitLease lease)

@@ -6,15 +6,16 @@ using Coordination.Client.Hub;
 using Coordination.Crypto;
 using Coordination.Protocol;
 using Coordination.Server.Tests.Infrastructure;
+using Coordination.Server.Tests.Intake;
 
 namespace Coordination.Server.Tests.Cells;
 
 /// <summary>
-/// Every cell, invite and task endpoint, and the relay's send for a cell's conversations (REST and hub),
+/// Every cell, invite, task and intake-team endpoint, and the relay's send for a cell's conversations (REST and hub),
 /// called as anonymous, as a revoked device, as an outsider, as a newcomer, as a member and as an
 /// organizer, with the exact status each must get. The rows run in order against one cell; every
 /// mismatch is collected and reported together. An endpoint in the OpenAPI document under
-/// /api/v1/cells, /api/v1/invites or /api/v1/tasks without a row fails the test.
+/// /api/v1/cells, /api/v1/invites, /api/v1/tasks or /api/v1/intake-reports without a row fails the test.
 /// </summary>
 public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFixture<RelayFactory>
 {
@@ -56,7 +57,7 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
         using JsonDocument openApi = JsonDocument.Parse(await http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)).WaitAsync(TestTimeouts.Default));
         List<string> documented = [.. openApi.RootElement.GetProperty("paths").EnumerateObject()
             .Where(p => p.Name.StartsWith("/api/v1/cells", StringComparison.Ordinal) || p.Name.StartsWith("/api/v1/invites", StringComparison.Ordinal)
-                || p.Name.StartsWith("/api/v1/tasks", StringComparison.Ordinal))
+                || p.Name.StartsWith("/api/v1/tasks", StringComparison.Ordinal) || p.Name.StartsWith("/api/v1/intake-reports", StringComparison.Ordinal))
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name.TrimEnd('/')}"))];
         HashSet<string> covered = [.. rows.Select(r => $"{r.Method} {r.Path}")];
         List<string> missing = [.. documented.Where(d => !covered.Contains(d))];
@@ -109,9 +110,11 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
         private readonly CellMember _candidate;
         private readonly string _inviteCode;
 
-        private World(RelayFactory relay, Dictionary<Actor, CellMember> actors, CellMember target, CellMember burnTarget, CellMember candidate, CellView cell, string inviteCode, Dictionary<string, Guid> tasks)
+        private World(RelayFactory relay, Dictionary<Actor, CellMember> actors, CellMember target, CellMember burnTarget, CellMember candidate, CellView cell, string inviteCode, Dictionary<string, Guid> tasks,
+            List<Guid> intakeReports)
         {
             Tasks = tasks;
+            IntakeReports = intakeReports;
             _relay = relay;
             _actors = actors;
             _target = target;
@@ -128,6 +131,9 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
 
         /// <summary>Tasks prepared for the task rows, by the row that uses them.</summary>
         public Dictionary<string, Guid> Tasks { get; }
+
+        /// <summary>Reports to an intake of the cell, submitted anonymously, for the intake report rows (triage, reply, delete).</summary>
+        public List<Guid> IntakeReports { get; }
 
         public static async Task<World> CreateAsync(RelayFactory relay)
         {
@@ -175,7 +181,8 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
 
             TestDevice revoked = actors[Actor.Revoked].Device;
             await revoked.Api.RevokeDeviceAsync(revoked.DeviceId).WaitAsync(TestTimeouts.Default);
-            return new World(relay, actors, target, burnTarget, candidate, cell, open, tasks);
+            (_, List<Guid> intakeReports) = await IntakeWorld.OpenWithReportsAsync(relay, actors[Actor.Organizer], cell.CellId, 3);
+            return new World(relay, actors, target, burnTarget, candidate, cell, open, tasks, intakeReports);
         }
 
         public TestDevice Device(Actor actor) => _actors[actor].Device;
@@ -244,6 +251,17 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
                 Row("POST", "/api/v1/cells/{cellId}/events/{eventId}/rsvps", $"{c}/events/{Guid.NewGuid()}/rsvps",
                     _ => Body(new RsvpRequest(SecureRandom.Bytes(56))), Unauthorized, Unauthorized, 404, 403, 400, 400),
                 Row("DELETE", "/api/v1/cells/{cellId}/events/{eventId}", $"{c}/events/{Guid.NewGuid()}", null, Unauthorized, Unauthorized, 404, 403, 400, 400),
+
+                // The anonymous intake's team side. The member deletes the report, so the organizer finds it gone.
+                Row("POST", "/api/v1/cells/{cellId}/intakes", c + "/intakes",
+                    _ => Body(new OpenIntakeRequest(X25519KeyPair.Generate().PublicKey.ToArray(), SecureRandom.Bytes(72), 30, 8)), Unauthorized, Unauthorized, 404, 403, 403, 201),
+                Row("GET", "/api/v1/cells/{cellId}/intakes", c + "/intakes", null, Unauthorized, Unauthorized, 404, 403, 200, 200),
+                Row("GET", "/api/v1/cells/{cellId}/intake-reports", c + "/intake-reports", null, Unauthorized, Unauthorized, 404, 403, 200, 200),
+                Row("PATCH", "/api/v1/intake-reports/{reportId}", $"/api/v1/intake-reports/{IntakeReports[0]}",
+                    _ => Body(new TriageRequest(ReportState.InProgress)), Unauthorized, Unauthorized, 404, 403, 204, 204),
+                Row("POST", "/api/v1/intake-reports/{reportId}/replies", $"/api/v1/intake-reports/{IntakeReports[1]}/replies",
+                    _ => Body(new ReplyRequest(SecureRandom.Bytes(256 + 40))), Unauthorized, Unauthorized, 404, 403, 201, 201),
+                Row("DELETE", "/api/v1/intake-reports/{reportId}", $"/api/v1/intake-reports/{IntakeReports[2]}", null, Unauthorized, Unauthorized, 404, 403, 204, 404),
 
                 // These change the cell for good, so they come last: a burn, then admissions.
                 Row("POST", "/api/v1/cells/{cellId}/log (burn)", c + "/log", actor => Entry(actor, _burnTarget, MembershipAction.Burn), Unauthorized, Unauthorized, 404, 403, 403, 200),

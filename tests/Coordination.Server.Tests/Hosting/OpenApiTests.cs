@@ -70,6 +70,20 @@ public sealed class OpenApiTests : IClassFixture<RelayFactory>
             ("/api/v1/tasks/{taskId}/cancel", "post"),
             ("/api/v1/tasks/{taskId}/handover", "post"),
             ("/api/v1/tasks/{taskId}/suggestions", "get"),
+            ("/api/v1/cells/{cellId}/intakes", "post"),
+            ("/api/v1/cells/{cellId}/intakes", "get"),
+            ("/api/v1/cells/{cellId}/intake-reports", "get"),
+            ("/api/v1/intake-reports/{reportId}", "patch"),
+            ("/api/v1/intake-reports/{reportId}/replies", "post"),
+            ("/api/v1/intake-reports/{reportId}", "delete"),
+            ("/api/v1/intakes/{intakeId}", "get"),
+            ("/api/v1/intakes/{intakeId}/flows", "get"),
+            ("/api/v1/intakes/{intakeId}/challenges", "post"),
+            ("/api/v1/intakes/{intakeId}/reports", "post"),
+            ("/api/v1/intakes/{intakeId}/bridge", "post"),
+            ("/api/v1/intakes/{intakeId}/conversations", "post"),
+            ("/api/v1/intakes/{intakeId}/conversations/{conversationId}/answers", "post"),
+            ("/api/v1/receipts/replies", "post"),
         ];
         List<string> documented = [.. paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name} {p.Name.TrimEnd('/')}"))];
         Assert.Equal(expected.Select(e => $"{e.Method} {e.Path}").Order(), documented.Order());
