@@ -107,16 +107,11 @@ public sealed class IntakeFloodTests(ITestOutputHelper output)
             }
         }
 
-        if (floodTime.Elapsed < TimeSpan.FromSeconds(50))
-        {
-            Assert.Contains(429, statuses["challenge"]);
-        }
-
-        // Challenges are limited relay-wide: until the window turns, a newcomer waits too (reported, not asserted).
+        // Challenges cost the relay nothing to hand out, so the flood locks no one out: a reporter right after it gets one.
         using (HttpResponseMessage after = await http.PostAsync(new Uri(challenges, UriKind.Relative), null))
         {
             output.WriteLine($"a challenge asked for right after the flood: {(int)after.StatusCode}");
-            Assert.True(after.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests);
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         }
 
         // A solved challenge is single-use: the same submission again is refused.

@@ -25,8 +25,6 @@ public sealed class RateLimitOptions
     /// </summary>
     public int IntakeSubmissionsPerMinute { get; set; } = 60;
 
-    /// <summary>Proof-of-work challenges issued per minute, relay-wide (reporters have no identity to key on).</summary>
-    public int IntakeChallengesPerMinute { get; set; } = 1200;
 
     /// <summary>Receipt checks per minute, relay-wide: each costs an Argon2id computation.</summary>
     public int ReceiptChecksPerMinute { get; set; } = 300;
@@ -45,7 +43,6 @@ public sealed class RateLimits : IDisposable
     private readonly RateLimiter _links;
     private readonly PartitionedRateLimiter<Guid> _invites;
     private readonly PartitionedRateLimiter<Guid> _intakeSubmissions;
-    private readonly RateLimiter _intakeChallenges;
     private readonly RateLimiter _receiptChecks;
 
     public RateLimits(RateLimitOptions options)
@@ -92,12 +89,6 @@ public sealed class RateLimits : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
-        _intakeChallenges = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.IntakeChallengesPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
         _receiptChecks = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
         {
             PermitLimit = options.ReceiptChecksPerMinute,
@@ -119,7 +110,6 @@ public sealed class RateLimits : IDisposable
     /// <summary>One accepted anonymous submission to <paramref name="intakeId"/> (keyed by the intake, never by who sends).</summary>
     public bool TryIntakeSubmission(Guid intakeId) => Acquire(_intakeSubmissions.AttemptAcquire(intakeId));
 
-    public bool TryIntakeChallenge() => Acquire(_intakeChallenges.AttemptAcquire());
 
     public bool TryReceiptCheck() => Acquire(_receiptChecks.AttemptAcquire());
 
@@ -131,7 +121,6 @@ public sealed class RateLimits : IDisposable
         _links.Dispose();
         _invites.Dispose();
         _intakeSubmissions.Dispose();
-        _intakeChallenges.Dispose();
         _receiptChecks.Dispose();
     }
 

@@ -273,24 +273,12 @@ public static class IntakeEndpoints
     }
 
     /// <summary>A single-use proof-of-work challenge at the intake's difficulty, valid for five minutes.</summary>
+    /// <remarks>Not rate-limited: a challenge costs the relay one hash and no memory (see <see cref="PowChallenges"/>), so a flood of them cannot lock reporters out.</remarks>
     public static async Task<Results<Ok<PowChallenge>, ProblemHttpResult>> CreatePowChallenge(
-        Guid intakeId, CoordinationDbContext db, PowChallenges challenges, RateLimits limits, CancellationToken ct)
+        Guid intakeId, CoordinationDbContext db, PowChallenges challenges, CancellationToken ct)
     {
-        if (!limits.TryIntakeChallenge())
-        {
-            return Problems.TooManyRequests("The relay is handing out too many challenges; try again in a minute.");
-        }
-
         CellIntake? intake = await FindIntakeAsync(db, intakeId, ct);
-        if (intake is null)
-        {
-            return Problems.NotFound(NoSuchIntake);
-        }
-
-        PowChallenge? challenge = challenges.Issue(intake.Id, intake.PowDifficulty);
-        return challenge is null
-            ? Problems.ServiceUnavailable("Too many challenges are outstanding; try again in a few minutes.")
-            : TypedResults.Ok(challenge);
+        return intake is null ? Problems.NotFound(NoSuchIntake) : TypedResults.Ok(challenges.Issue(intake.Id, intake.PowDifficulty));
     }
 
     /// <summary>A report sealed in the reporter's client, with the lookup secret of the receipt the client made.</summary>

@@ -77,7 +77,7 @@ public sealed class IntakeOptions
     /// </summary>
     public string? Pepper { get; set; }
 
-    /// <summary>Proof-of-work challenges held in memory at most.</summary>
+    /// <summary>Solved proof-of-work challenges remembered at most (to refuse their reuse until they expire).</summary>
     public int MaxChallenges { get; set; } = 100_000;
 
     /// <summary>Bot conversations held in memory at most.</summary>

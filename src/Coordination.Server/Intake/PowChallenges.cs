@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Coordination.Crypto;
 using Coordination.Protocol;
@@ -6,47 +7,35 @@ using Coordination.Protocol.Receipts;
 namespace Coordination.Server.Intake;
 
 /// <summary>
-/// Proof-of-work challenges for submissions, in memory only: bound to one intake, single-use,
-/// expiring after <see cref="IntakeLimits.ChallengeLifetime"/>, bounded in number. A challenge is
-/// removed by the first submission that names it, solved or not, so a solution cannot be searched
-/// for on the relay.
+/// Proof-of-work challenges for submissions, kept by nobody until they are solved. A challenge id
+/// carries its expiry (8 bytes, big-endian Unix ms), its difficulty (1 byte) and 7 random bytes;
+/// its nonce is BLAKE2b-256 keyed with this relay's challenge key over the intake id and the
+/// challenge id. So the relay checks a solution by recomputing the nonce: handing out a challenge
+/// costs one hash and no memory, and a flood of challenge requests cannot crowd out a reporter.
+/// Only a solved challenge is remembered (until it expires), to refuse its reuse; filling that
+/// memory costs the work of solving. A challenge is bound to one intake and expires after
+/// <see cref="IntakeLimits.ChallengeLifetime"/>.
 /// </summary>
-public sealed class PowChallenges(TimeProvider clock, IntakeOptions options)
+public sealed class PowChallenges(TimeProvider clock, IntakeOptions options) : IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, Outstanding> _challenges = new();
-    private int _count;
+    private readonly SecretKey _key = SecretKey.Generate();
+    private readonly ConcurrentDictionary<Guid, long> _used = new();
 
-    /// <summary>Challenges held now (expired ones included until a purge).</summary>
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>Solved challenges remembered now (until they expire).</summary>
+    public int Count => _used.Count;
 
-    /// <summary>A new challenge for the intake, or null when too many are outstanding.</summary>
-    public PowChallenge? Issue(Guid intakeId, int difficulty)
+    public PowChallenge Issue(Guid intakeId, int difficulty)
     {
-        long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        if (Count >= options.MaxChallenges)
-        {
-            PurgeExpired();
-            if (Count >= options.MaxChallenges)
-            {
-                return null;
-            }
-        }
-
-        Guid id = Guid.NewGuid();
-        Outstanding challenge = new(intakeId, SecureRandom.Bytes(IntakeLimits.PowNonceBytes), difficulty, now + (long)IntakeLimits.ChallengeLifetime.TotalMilliseconds);
-        if (!_challenges.TryAdd(id, challenge))
-        {
-            return null;
-        }
-
-        Interlocked.Increment(ref _count);
-        return new PowChallenge(id, challenge.Nonce, difficulty, challenge.ExpiresAt);
+        long expiresAt = clock.GetUtcNow().Add(IntakeLimits.ChallengeLifetime).ToUnixTimeMilliseconds();
+        Span<byte> id = stackalloc byte[16];
+        BinaryPrimitives.WriteInt64BigEndian(id, expiresAt);
+        id[8] = (byte)difficulty;
+        SecureRandom.Fill(id[9..]);
+        Guid challengeId = new(id, bigEndian: true);
+        return new PowChallenge(challengeId, Nonce(intakeId, challengeId), difficulty, expiresAt);
     }
 
-    /// <summary>
-    /// Takes the challenge the solution names and checks it: null when it was issued for this
-    /// intake, has not expired and is solved; otherwise why not.
-    /// </summary>
+    /// <summary>Null when the solution is for a challenge this relay issued for this intake, unexpired, unused and solved; otherwise why not.</summary>
     public string? Redeem(Guid intakeId, PowSolution? solution)
     {
         if (solution is null)
@@ -54,32 +43,41 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options)
             return "pow (a solved challenge from POST /api/v1/intakes/{intakeId}/challenges) is required.";
         }
 
-        if (!_challenges.TryRemove(solution.ChallengeId, out Outstanding? challenge))
-        {
-            return "The proof-of-work challenge is unknown or was already used; ask for a new one.";
-        }
-
-        Interlocked.Decrement(ref _count);
-        if (challenge.IntakeId != intakeId || challenge.ExpiresAt <= clock.GetUtcNow().ToUnixTimeMilliseconds())
+        Span<byte> id = stackalloc byte[16];
+        _ = solution.ChallengeId.TryWriteBytes(id, bigEndian: true, out _);
+        long expiresAt = BinaryPrimitives.ReadInt64BigEndian(id);
+        int difficulty = id[8];
+        if (expiresAt <= clock.GetUtcNow().ToUnixTimeMilliseconds() || expiresAt > clock.GetUtcNow().Add(IntakeLimits.ChallengeLifetime).ToUnixTimeMilliseconds()
+            || difficulty is < IntakeLimits.MinPowDifficulty or > IntakeLimits.MaxPowDifficulty)
         {
             return "The proof-of-work challenge is unknown or has expired; ask for a new one.";
         }
 
-        return ProofOfWork.IsSolved(challenge.Nonce, solution.Counter, challenge.Difficulty)
+        // A solution only counts for the nonce this relay made for this intake and this id.
+        if (!ProofOfWork.IsSolved(Nonce(intakeId, solution.ChallengeId), solution.Counter, difficulty))
+        {
+            return "The proof-of-work is not solved, or the challenge is unknown for this intake; ask for a new challenge.";
+        }
+
+        if (_used.Count >= options.MaxChallenges)
+        {
+            PurgeExpired();
+        }
+
+        return _used.Count < options.MaxChallenges && _used.TryAdd(solution.ChallengeId, expiresAt)
             ? null
-            : "The proof-of-work is not solved; ask for a new challenge.";
+            : "The proof-of-work challenge was already used; ask for a new one.";
     }
 
-    /// <summary>Drops expired challenges; returns how many went.</summary>
+    /// <summary>Forgets solved challenges that have expired (they cannot be replayed any more); returns how many.</summary>
     public int PurgeExpired()
     {
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         int purged = 0;
-        foreach (KeyValuePair<Guid, Outstanding> entry in _challenges)
+        foreach (KeyValuePair<Guid, long> entry in _used)
         {
-            if (entry.Value.ExpiresAt <= now && _challenges.TryRemove(entry))
+            if (entry.Value <= now && _used.TryRemove(entry))
             {
-                Interlocked.Decrement(ref _count);
                 purged++;
             }
         }
@@ -87,5 +85,8 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options)
         return purged;
     }
 
-    private sealed record Outstanding(Guid IntakeId, byte[] Nonce, int Difficulty, long ExpiresAt);
+    public void Dispose() => _key.Dispose();
+
+    private byte[] Nonce(Guid intakeId, Guid challengeId) =>
+        Blake2b.KeyedHash(_key, [.. intakeId.ToByteArray(bigEndian: true), .. challengeId.ToByteArray(bigEndian: true)], IntakeLimits.PowNonceBytes);
 }

@@ -23,16 +23,15 @@ public sealed class IntakeAbuseTests(RelayFactory relay) : IClassFixture<RelayFa
 
         SealedReportRequest Report(PowSolution? pow) => new(pow!, IntakeWorld.StandIn(intake.PublicKey), SecureRandom.Bytes(32));
 
-        // Unsolved: refused, and the challenge is used up by the attempt.
+        // Unsolved: refused (the relay keeps nothing for a challenge until it is solved).
         PowChallenge challenge = await reporter.ChallengeAsync(intake.IntakeId);
         Assert.Equal(8, challenge.Difficulty);
         Assert.Equal(32, challenge.Nonce.Length);
         Assert.True(challenge.ExpiresAt > relay.Clock.GetUtcNow().ToUnixTimeMilliseconds());
         await AssertRefusedAsync(reporter, reports, Report(new PowSolution(challenge.ChallengeId, Reporter.Unsolved(challenge))), "not solved");
-        await AssertRefusedAsync(reporter, reports, Report(new PowSolution(challenge.ChallengeId, ProofOfWork.Solve(challenge.Nonce, challenge.Difficulty))), "unknown");
 
         // Reused: the first use is accepted, the second refused.
-        PowSolution solved = await reporter.SolveAsync(intake.IntakeId);
+        PowSolution solved = new(challenge.ChallengeId, ProofOfWork.Solve(challenge.Nonce, challenge.Difficulty));
         using (HttpResponseMessage first = await reporter.PostAsync(reports, Report(solved)))
         {
             Assert.Equal(HttpStatusCode.Created, first.StatusCode);

@@ -9,26 +9,33 @@ public sealed class IntakeMemoryTests
     private static readonly IntakeFlows s_flows = IntakeFlows.Load(Path.Combine(AppContext.BaseDirectory, "seeds", "intake-flows.json"));
 
     [Fact]
-    public void Challenges_are_bounded_single_use_bound_to_their_intake_and_expire()
+    public void Challenges_are_kept_by_nobody_until_solved_then_single_use_bound_to_their_intake_and_expire()
     {
         ShiftableClock clock = new();
-        PowChallenges challenges = new(clock, new IntakeOptions { MaxChallenges = 2 });
+        using PowChallenges challenges = new(clock, new IntakeOptions { MaxChallenges = 2 });
         Guid intake = Guid.NewGuid();
-        PowChallenge first = challenges.Issue(intake, 8)!;
-        PowChallenge second = challenges.Issue(intake, 8)!;
-        Assert.Null(challenges.Issue(intake, 8));
+        PowChallenge first = challenges.Issue(intake, 8);
+        PowChallenge second = challenges.Issue(intake, 8);
+        PowChallenge third = challenges.Issue(intake, 8);
+        Assert.Equal(0, challenges.Count);
 
         ulong solution = Coordination.Protocol.Receipts.ProofOfWork.Solve(first.Nonce, 8);
         Assert.NotNull(challenges.Redeem(Guid.NewGuid(), new PowSolution(first.ChallengeId, solution)));
+        Assert.Null(challenges.Redeem(intake, new PowSolution(first.ChallengeId, solution)));
         Assert.NotNull(challenges.Redeem(intake, new PowSolution(first.ChallengeId, solution)));
         Assert.Equal(1, challenges.Count);
 
-        // Expired challenges make room again.
+        // A made-up id (any difficulty and expiry it claims) has no nonce the relay would make.
+        Assert.NotNull(challenges.Redeem(intake, new PowSolution(Guid.NewGuid(), 0)));
+
+        // Solved challenges are remembered up to the bound; expired ones make room again.
+        Assert.Null(challenges.Redeem(intake, new PowSolution(second.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(second.Nonce, 8))));
+        Assert.NotNull(challenges.Redeem(intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
         clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.NotNull(challenges.Issue(intake, 8));
-        Assert.NotNull(challenges.Issue(intake, 8));
-        Assert.Equal(2, challenges.Count);
-        Assert.NotNull(challenges.Redeem(intake, new PowSolution(second.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(second.Nonce, 8))));
+        Assert.Equal(2, challenges.PurgeExpired());
+        PowChallenge fresh = challenges.Issue(intake, 8);
+        Assert.Null(challenges.Redeem(intake, new PowSolution(fresh.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(fresh.Nonce, 8))));
+        Assert.NotNull(challenges.Redeem(intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
     }
 
     [Fact]
