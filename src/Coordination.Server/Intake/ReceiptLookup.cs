@@ -20,7 +20,8 @@ public sealed class ReceiptLookup : IDisposable
     public const string PepperFileName = "intake-pepper.key";
     public const int PepperBytes = 32;
 
-    private readonly byte[] _salt;
+    // Derived from the pepper, so as secret as it: kept in sodium-allocated memory.
+    private readonly SecretKey _salt;
     private readonly SemaphoreSlim _gate;
 
     public ReceiptLookup(IntakeOptions options, StorageOptions storage)
@@ -30,7 +31,9 @@ public sealed class ReceiptLookup : IDisposable
         byte[] pepper = options.Pepper is { } configured ? Decode(configured) : LoadOrCreate(Path.GetFullPath(Path.Combine(storage.DataDirectory, PepperFileName)));
         try
         {
-            _salt = Blake2b.Hash(pepper, Argon2id.SaltSize);
+            byte[] salt = Blake2b.Hash(pepper, Argon2id.SaltSize);
+            _salt = SecretKey.Import(salt);
+            CryptographicOperations.ZeroMemory(salt);
         }
         finally
         {
@@ -51,7 +54,17 @@ public sealed class ReceiptLookup : IDisposable
                 () =>
                 {
                     byte[] id = new byte[IntakeLimits.LookupIdBytes];
-                    Argon2id.DeriveBytes(lookupSecret, _salt, Argon2idCost.Interactive, id);
+                    Span<byte> salt = stackalloc byte[Argon2id.SaltSize];
+                    _salt.Export(salt);
+                    try
+                    {
+                        Argon2id.DeriveBytes(lookupSecret, salt, Argon2idCost.Interactive, id);
+                    }
+                    finally
+                    {
+                        CryptographicOperations.ZeroMemory(salt);
+                    }
+
                     return id;
                 },
                 CancellationToken.None).ConfigureAwait(false);
@@ -62,7 +75,11 @@ public sealed class ReceiptLookup : IDisposable
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _salt.Dispose();
+    }
 
     private static byte[] Decode(string configured)
     {
