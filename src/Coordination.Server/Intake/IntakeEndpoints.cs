@@ -8,6 +8,7 @@ using Coordination.Server.Auth;
 using Coordination.Server.Cells;
 using Coordination.Server.Hosting;
 using Coordination.Server.InputLimits;
+using Coordination.Server.Operations;
 using Coordination.Server.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -283,7 +284,8 @@ public static class IntakeEndpoints
 
     /// <summary>A report sealed in the reporter's client, with the lookup secret of the receipt the client made.</summary>
     public static async Task<Results<Created<ReportAccepted>, ProblemHttpResult>> SubmitSealedReport(
-        Guid intakeId, SealedReportRequest request, CoordinationDbContext db, PowChallenges challenges, RateLimits limits, ReceiptLookup receipts, TimeProvider clock, CancellationToken ct)
+        Guid intakeId, SealedReportRequest request, CoordinationDbContext db, PowChallenges challenges, RateLimits limits, ReceiptLookup receipts, TimeProvider clock,
+        RelayMetrics metrics, CancellationToken ct)
     {
         string? invalid = request is null ? "The body is missing."
             : request.SealedReport is not { } sealedReport || !IntakeLimits.IsSealedReportLength(sealedReport.Length)
@@ -303,7 +305,7 @@ public static class IntakeEndpoints
         }
 
         byte[] lookupId = await receipts.LookupIdAsync(request.ReceiptLookupSecret, ct);
-        (long? expiresAt, ProblemHttpResult? full) = await StoreAsync(db, intake, request.SealedReport, lookupId, clock, ct);
+        (long? expiresAt, ProblemHttpResult? full) = await StoreAsync(db, intake, request.SealedReport, lookupId, clock, metrics, ct);
         return expiresAt is null ? full! : TypedResults.Created((string?)null, new ReportAccepted(expiresAt.Value));
     }
 
@@ -313,7 +315,7 @@ public static class IntakeEndpoints
     /// </summary>
     public static async Task<Results<Created<ReceiptIssued>, ProblemHttpResult>> SubmitBridgeReport(
         Guid intakeId, BridgeReportRequest request, CoordinationDbContext db, IntakeFlows flows, PowChallenges challenges, RateLimits limits,
-        ReceiptLookup receipts, TimeProvider clock, CancellationToken ct)
+        ReceiptLookup receipts, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
     {
         DateOnly today = Today(clock);
         if (FlowError(request?.Flow, request?.Language, flows, out IntakeFlow? flow) is { } invalid)
@@ -338,7 +340,7 @@ public static class IntakeEndpoints
             return refused!;
         }
 
-        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, flow!, request.Language, answers!, receipts, clock, ct);
+        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, flow!, request.Language, answers!, receipts, clock, metrics, ct);
         return receipt is null ? problem! : TypedResults.Created((string?)null, new ReceiptIssued(receipt, expiresAt!.Value));
     }
 
@@ -371,7 +373,7 @@ public static class IntakeEndpoints
     /// </summary>
     public static async Task<Results<Ok<BotTurn>, ProblemHttpResult>> AnswerIntakeConversation(
         Guid intakeId, Guid conversationId, ConversationAnswer request, CoordinationDbContext db, BotConversations conversations,
-        ReceiptLookup receipts, TimeProvider clock, CancellationToken ct)
+        ReceiptLookup receipts, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
     {
         BotConversation? conversation = conversations.Find(intakeId, conversationId);
         if (conversation is null)
@@ -403,7 +405,7 @@ public static class IntakeEndpoints
             return Problems.NotFound(NoSuchIntake);
         }
 
-        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, conversation.Flow, conversation.Language, step.Answers!, receipts, clock, ct);
+        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, conversation.Flow, conversation.Language, step.Answers!, receipts, clock, metrics, ct);
         if (receipt is null)
         {
             return problem!;
@@ -505,7 +507,7 @@ public static class IntakeEndpoints
     /// <summary>Makes the receipt, seals the assembled report into the intake's public key and stores it.</summary>
     private static async Task<(string? Receipt, long? ExpiresAt, ProblemHttpResult? Problem)> SealAndStoreAsync(
         CoordinationDbContext db, CellIntake intake, IntakeFlow flow, string language, IReadOnlyList<KeyValuePair<string, string>> answers,
-        ReceiptLookup receipts, TimeProvider clock, CancellationToken ct)
+        ReceiptLookup receipts, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
     {
         string receipt = ReceiptPhrase.Generate();
         byte[]? sealedReport = ReportAssembly.Seal(flow, language, answers, receipt, Today(clock), intake.PublicKey);
@@ -525,13 +527,13 @@ public static class IntakeEndpoints
             CryptographicOperations.ZeroMemory(secret);
         }
 
-        (long? expiresAt, ProblemHttpResult? problem) = await StoreAsync(db, intake, sealedReport, lookupId, clock, ct);
+        (long? expiresAt, ProblemHttpResult? problem) = await StoreAsync(db, intake, sealedReport, lookupId, clock, metrics, ct);
         return expiresAt is null ? (null, null, problem) : (receipt, expiresAt, null);
     }
 
     /// <summary>Stores a sealed report with the day it arrived; it expires at a day boundary, the intake's retention later.</summary>
     private static async Task<(long? ExpiresAt, ProblemHttpResult? Problem)> StoreAsync(
-        CoordinationDbContext db, CellIntake intake, byte[] sealedReport, byte[] lookupId, TimeProvider clock, CancellationToken ct)
+        CoordinationDbContext db, CellIntake intake, byte[] sealedReport, byte[] lookupId, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
     {
         if (await db.Set<IntakeReport>().CountAsync(r => r.IntakeId == intake.Id, ct) >= IntakeLimits.MaxReportsPerIntake)
         {
@@ -560,6 +562,7 @@ public static class IntakeEndpoints
             return (null, Problems.NotFound(NoSuchIntake));
         }
 
+        metrics.ReportAccepted();
         return (expiresAt, null);
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using Coordination.Crypto;
 using Coordination.Protocol;
 using Coordination.Protocol.Receipts;
+using Coordination.Server.Operations;
 
 namespace Coordination.Server.Intake;
 
@@ -14,9 +15,9 @@ namespace Coordination.Server.Intake;
 /// costs one hash and no memory, and a flood of challenge requests cannot crowd out a reporter.
 /// Only a solved challenge is remembered (until it expires), to refuse its reuse; filling that
 /// memory costs the work of solving. A challenge is bound to one intake and expires after
-/// <see cref="IntakeLimits.ChallengeLifetime"/>.
+/// <see cref="IntakeLimits.ChallengeLifetime"/>. Refusals are counted in <see cref="RelayMetrics"/> when one is given.
 /// </summary>
-public sealed class PowChallenges(TimeProvider clock, IntakeOptions options) : IDisposable
+public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, RelayMetrics? metrics = null) : IDisposable
 {
     private readonly SecretKey _key = SecretKey.Generate();
     private readonly ConcurrentDictionary<Guid, long> _used = new();
@@ -37,6 +38,17 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options) : I
 
     /// <summary>Null when the solution is for a challenge this relay issued for this intake, unexpired, unused and solved; otherwise why not.</summary>
     public string? Redeem(Guid intakeId, PowSolution? solution)
+    {
+        string? refusal = Check(intakeId, solution);
+        if (refusal is not null)
+        {
+            metrics?.PowRefused();
+        }
+
+        return refusal;
+    }
+
+    private string? Check(Guid intakeId, PowSolution? solution)
     {
         if (solution is null)
         {

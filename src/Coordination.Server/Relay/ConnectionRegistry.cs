@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Coordination.Server.Operations;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Coordination.Server.Relay;
@@ -11,6 +12,12 @@ public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, byte> _revokedDevices = new();
+
+    public ConnectionRegistry(RelayMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        metrics.ObserveHubConnections(() => _connections.Count);
+    }
 
     public sealed record Connection(string ConnectionId, Guid AccountId, Guid DeviceId, HubCallerContext Context);
 

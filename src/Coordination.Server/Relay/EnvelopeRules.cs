@@ -39,6 +39,16 @@ public static class EnvelopeRules
         return null;
     }
 
+    /// <summary>
+    /// What <see cref="Validate(SendEnvelope?)"/> refused, as a fixed word for the metrics label
+    /// (missing, missing_id, envelope_size, ttl); only called for a refused envelope.
+    /// </summary>
+    public static string KindOf(SendEnvelope? envelope) =>
+        envelope is null ? "missing"
+        : envelope.ConversationId == Guid.Empty || envelope.MessageId == Guid.Empty ? "missing_id"
+        : envelope.Ciphertext is null || !Limits.IsEnvelopeBucket(envelope.Ciphertext.Length) ? "envelope_size"
+        : "ttl";
+
     public static long ExpiresAt(SendEnvelope envelope, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(envelope);

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Coordination.Protocol;
 using Coordination.Server.Hosting;
+using Coordination.Server.Operations;
 using Coordination.Server.Persistence;
 using Microsoft.Data.Sqlite;
 
@@ -21,17 +23,23 @@ public sealed partial class RelayWriter : BackgroundService
     private readonly LiveDelivery _delivery;
     private readonly TimeProvider _clock;
     private readonly ILogger<RelayWriter> _logger;
+    private readonly RelayMetrics _metrics;
     private Statements? _statements;
     private long _lastCheckpoint;
     private bool _pendingCheckpoint;
 
-    public RelayWriter(StorageOptions storage, RelayOptions options, LiveDelivery delivery, TimeProvider clock, ILogger<RelayWriter> logger)
+    // Operations queued and not yet taken by the writer (the single-reader channel cannot count them).
+    private long _queued;
+
+    public RelayWriter(StorageOptions storage, RelayOptions options, LiveDelivery delivery, TimeProvider clock, ILogger<RelayWriter> logger, RelayMetrics metrics)
     {
         _storage = storage;
         _options = options;
         _delivery = delivery;
         _clock = clock;
         _logger = logger;
+        _metrics = metrics;
+        metrics.ObserveWriterQueue(() => (int)Math.Max(0, Interlocked.Read(ref _queued)));
     }
 
     private abstract record Operation;
@@ -39,6 +47,9 @@ public sealed partial class RelayWriter : BackgroundService
     private sealed record SendOperation(SendEnvelope Envelope, long ExpiresAt, string? SenderConnectionId) : Operation
     {
         public TaskCompletionSource<SendResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>When the send was queued (<see cref="Stopwatch"/> ticks), for the acknowledgement latency.</summary>
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
     }
 
     private sealed record AckOperation(Guid DeviceId, IReadOnlyList<Ack> Acks) : Operation
@@ -94,7 +105,10 @@ public sealed partial class RelayWriter : BackgroundService
                     batch.Add(operation);
                 }
 
+                Interlocked.Add(ref _queued, -batch.Count);
+                long started = Stopwatch.GetTimestamp();
                 Commit(connection, batch);
+                _metrics.BatchCommitted(batch.Count, Stopwatch.GetElapsedTime(started));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -105,6 +119,7 @@ public sealed partial class RelayWriter : BackgroundService
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out Operation? pending))
             {
+                Interlocked.Decrement(ref _queued);
                 Fail(pending, new OperationCanceledException("The relay is shutting down."));
             }
 
@@ -114,10 +129,22 @@ public sealed partial class RelayWriter : BackgroundService
 
     private void Enqueue(Operation operation)
     {
-        if (!_queue.Writer.TryWrite(operation))
+        if (!TryQueue(operation))
         {
             Fail(operation, new OperationCanceledException("The relay is shutting down."));
         }
+    }
+
+    private bool TryQueue(Operation operation)
+    {
+        Interlocked.Increment(ref _queued);
+        if (_queue.Writer.TryWrite(operation))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _queued);
+        return false;
     }
 
     private async Task EnqueueSweepsAsync(PeriodicTimer timer, CancellationToken stoppingToken)
@@ -126,7 +153,7 @@ public sealed partial class RelayWriter : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                _queue.Writer.TryWrite(new SweepOperation([], Force: false));
+                TryQueue(new SweepOperation([], Force: false));
             }
         }
         catch (OperationCanceledException)
@@ -158,6 +185,7 @@ public sealed partial class RelayWriter : BackgroundService
         catch (SqliteException ex) when (batch.Count > 1)
         {
             LogBatchFailed(_logger, batch.Count, ex.SqliteErrorCode);
+            _metrics.BatchRetried();
             foreach (Operation operation in batch)
             {
                 Commit(connection, [operation]);
@@ -201,7 +229,11 @@ public sealed partial class RelayWriter : BackgroundService
                 if (earlier is { } first)
                 {
                     SendResult duplicate = new(envelope.MessageId, first.Seq, first.ExpiresAt, Duplicate: true);
-                    onCommit.Add(() => send.Done.TrySetResult(duplicate));
+                    onCommit.Add(() =>
+                    {
+                        send.Done.TrySetResult(duplicate);
+                        _metrics.SendDurable(Stopwatch.GetElapsedTime(send.QueuedAt));
+                    });
                     break;
                 }
 
@@ -215,6 +247,7 @@ public sealed partial class RelayWriter : BackgroundService
                 onCommit.Add(() =>
                 {
                     send.Done.TrySetResult(result);
+                    _metrics.SendDurable(Stopwatch.GetElapsedTime(send.QueuedAt));
                     _delivery.Enqueue(delivery, send.SenderConnectionId);
                 });
                 break;
@@ -230,7 +263,11 @@ public sealed partial class RelayWriter : BackgroundService
                     }
                 }
 
-                onCommit.Add(() => ack.Done.TrySetResult());
+                onCommit.Add(() =>
+                {
+                    ack.Done.TrySetResult();
+                    _metrics.AcksDurable(ack.Acks.Count);
+                });
                 break;
             }
 
@@ -254,7 +291,11 @@ public sealed partial class RelayWriter : BackgroundService
                     _pendingCheckpoint = true;
                 }
 
-                onCommit.Add(() => sweep.Done.TrySetResult(deleted));
+                onCommit.Add(() =>
+                {
+                    _metrics.EnvelopesDeleted(deleted);
+                    sweep.Done.TrySetResult(deleted);
+                });
                 break;
             }
 
