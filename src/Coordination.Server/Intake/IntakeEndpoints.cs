@@ -484,13 +484,14 @@ public static class IntakeEndpoints
     }
 
     /// <summary>
-    /// The proof-of-work (single use, whatever the outcome), then the intake's rate limit, then the
-    /// intake itself: the intake, or the refusal.
+    /// The proof-of-work checked without remembering anything, then the intake's rate limit, then
+    /// the intake itself and its difficulty, and only then the challenge spent (single use): the
+    /// intake, or the refusal.
     /// </summary>
     private static async Task<(CellIntake? Intake, ProblemHttpResult? Problem)> AdmitAsync(
         Guid intakeId, PowSolution? pow, CoordinationDbContext db, PowChallenges challenges, RateLimits limits, CancellationToken ct)
     {
-        if (challenges.Redeem(intakeId, pow) is { } unsolved)
+        if (challenges.Verify(intakeId, pow, out PowTicket ticket) is { } unsolved)
         {
             return (null, Problems.BadRequest(unsolved));
         }
@@ -501,7 +502,18 @@ public static class IntakeEndpoints
         }
 
         CellIntake? intake = await FindIntakeAsync(db, intakeId, ct);
-        return intake is null ? (null, Problems.NotFound(NoSuchIntake)) : (intake, null);
+        if (intake is null)
+        {
+            return (null, Problems.NotFound(NoSuchIntake));
+        }
+
+        // The id names its own difficulty; a made-up id may not ask for less work than the intake does.
+        if (ticket.Difficulty < intake.PowDifficulty)
+        {
+            return (null, Problems.BadRequest("The proof-of-work challenge is easier than this intake asks for; ask for a new one."));
+        }
+
+        return challenges.Spend(intakeId, ticket) is { } used ? (null, Problems.BadRequest(used)) : (intake, null);
     }
 
     /// <summary>Makes the receipt, seals the assembled report into the intake's public key and stores it.</summary>

@@ -77,8 +77,8 @@ public sealed class IntakeOptions
     /// </summary>
     public string? Pepper { get; set; }
 
-    /// <summary>Solved proof-of-work challenges remembered at most (to refuse their reuse until they expire).</summary>
-    public int MaxChallenges { get; set; } = 100_000;
+    /// <summary>Solved proof-of-work challenges remembered at most per intake (to refuse their reuse until they expire).</summary>
+    public int MaxChallenges { get; set; } = 10_000;
 
     /// <summary>Bot conversations held in memory at most.</summary>
     public int MaxConversations { get; set; } = 10_000;

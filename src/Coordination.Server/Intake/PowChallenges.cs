@@ -9,21 +9,24 @@ namespace Coordination.Server.Intake;
 
 /// <summary>
 /// Proof-of-work challenges for submissions, kept by nobody until they are solved. A challenge id
-/// carries its expiry (8 bytes, big-endian Unix ms), its difficulty (1 byte) and 7 random bytes;
+/// carries its expiry (8 bytes, big-endian Unix ms), its difficulty (1 byte), 3 random bytes and a
+/// 4-byte tag (keyed BLAKE2b of the intake and the rest of the id, so an id made up or issued for
+/// another intake is refused before any work is checked);
 /// its nonce is BLAKE2b-256 keyed with this relay's challenge key over the intake id and the
 /// challenge id. So the relay checks a solution by recomputing the nonce: handing out a challenge
 /// costs one hash and no memory, and a flood of challenge requests cannot crowd out a reporter.
-/// Only a solved challenge is remembered (until it expires), to refuse its reuse; filling that
-/// memory costs the work of solving. A challenge is bound to one intake and expires after
-/// <see cref="IntakeLimits.ChallengeLifetime"/>. Refusals are counted in <see cref="RelayMetrics"/> when one is given.
+/// Only a solved challenge that passed the intake's rate limit is remembered (until it expires,
+/// per intake), to refuse its reuse. The difficulty a challenge id claims is checked against the
+/// intake's by the caller, so a made-up id cannot make the work easier. A challenge is bound to
+/// one intake and expires after <see cref="IntakeLimits.ChallengeLifetime"/>. Refusals are counted in <see cref="RelayMetrics"/> when one is given.
 /// </summary>
 public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, RelayMetrics? metrics = null) : IDisposable
 {
     private readonly SecretKey _key = SecretKey.Generate();
-    private readonly ConcurrentDictionary<Guid, long> _used = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<Guid, long>> _used = new();
 
     /// <summary>Solved challenges remembered now (until they expire).</summary>
-    public int Count => _used.Count;
+    public int Count => _used.Values.Sum(u => u.Count);
 
     public PowChallenge Issue(Guid intakeId, int difficulty)
     {
@@ -31,15 +34,21 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
         Span<byte> id = stackalloc byte[16];
         BinaryPrimitives.WriteInt64BigEndian(id, expiresAt);
         id[8] = (byte)difficulty;
-        SecureRandom.Fill(id[9..]);
+        SecureRandom.Fill(id[9..12]);
+        Tag(intakeId, id[..12], id[12..]);
         Guid challengeId = new(id, bigEndian: true);
         return new PowChallenge(challengeId, Nonce(intakeId, challengeId), difficulty, expiresAt);
     }
 
-    /// <summary>Null when the solution is for a challenge this relay issued for this intake, unexpired, unused and solved; otherwise why not.</summary>
-    public string? Redeem(Guid intakeId, PowSolution? solution)
+    /// <summary>
+    /// Checks a solution without remembering anything: null (and the challenge's expiry and
+    /// difficulty) when it solves a challenge this relay issued for this intake and it has not
+    /// expired; otherwise why not. The caller then checks the difficulty against the intake's and
+    /// spends the challenge with <see cref="Spend"/>.
+    /// </summary>
+    public string? Verify(Guid intakeId, PowSolution? solution, out PowTicket ticket)
     {
-        string? refusal = Check(intakeId, solution);
+        string? refusal = Check(intakeId, solution, out ticket);
         if (refusal is not null)
         {
             metrics?.PowRefused();
@@ -48,8 +57,34 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
         return refusal;
     }
 
-    private string? Check(Guid intakeId, PowSolution? solution)
+    /// <summary>
+    /// Remembers a verified challenge until it expires, so it is used once; null, or why it cannot
+    /// be used. The memory is per intake, so filling one intake's (which takes solved challenges
+    /// past its rate limit) leaves every other intake alone.
+    /// </summary>
+    public string? Spend(Guid intakeId, PowTicket ticket)
     {
+        ArgumentNullException.ThrowIfNull(ticket);
+        ConcurrentDictionary<Guid, long> used = _used.GetOrAdd(intakeId, _ => new ConcurrentDictionary<Guid, long>());
+        if (used.Count >= options.MaxChallenges)
+        {
+            PurgeExpired();
+        }
+
+        string? refusal = used.Count < options.MaxChallenges && used.TryAdd(ticket.ChallengeId, ticket.ExpiresAt)
+            ? null
+            : "The proof-of-work challenge was already used; ask for a new one.";
+        if (refusal is not null)
+        {
+            metrics?.PowRefused();
+        }
+
+        return refusal;
+    }
+
+    private string? Check(Guid intakeId, PowSolution? solution, out PowTicket ticket)
+    {
+        ticket = new PowTicket(Guid.Empty, 0, 0);
         if (solution is null)
         {
             return "pow (a solved challenge from POST /api/v1/intakes/{intakeId}/challenges) is required.";
@@ -65,20 +100,22 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
             return "The proof-of-work challenge is unknown or has expired; ask for a new one.";
         }
 
-        // A solution only counts for the nonce this relay made for this intake and this id.
+        // Issued by this relay for this intake (a tag over the rest of the id), and solved for the
+        // nonce it made from them.
+        Span<byte> tag = stackalloc byte[4];
+        Tag(intakeId, id[..12], tag);
+        if (!ConstantTime.AreEqual(tag, id[12..]))
+        {
+            return "The proof-of-work challenge is unknown for this intake; ask for a new one.";
+        }
+
         if (!ProofOfWork.IsSolved(Nonce(intakeId, solution.ChallengeId), solution.Counter, difficulty))
         {
             return "The proof-of-work is not solved, or the challenge is unknown for this intake; ask for a new challenge.";
         }
 
-        if (_used.Count >= options.MaxChallenges)
-        {
-            PurgeExpired();
-        }
-
-        return _used.Count < options.MaxChallenges && _used.TryAdd(solution.ChallengeId, expiresAt)
-            ? null
-            : "The proof-of-work challenge was already used; ask for a new one.";
+        ticket = new PowTicket(solution.ChallengeId, expiresAt, difficulty);
+        return null;
     }
 
     /// <summary>Forgets solved challenges that have expired (they cannot be replayed any more); returns how many.</summary>
@@ -86,11 +123,19 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
     {
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         int purged = 0;
-        foreach (KeyValuePair<Guid, long> entry in _used)
+        foreach (KeyValuePair<Guid, ConcurrentDictionary<Guid, long>> intake in _used)
         {
-            if (entry.Value <= now && _used.TryRemove(entry))
+            foreach (KeyValuePair<Guid, long> entry in intake.Value)
             {
-                purged++;
+                if (entry.Value <= now && intake.Value.TryRemove(entry))
+                {
+                    purged++;
+                }
+            }
+
+            if (intake.Value.IsEmpty)
+            {
+                _used.TryRemove(intake);
             }
         }
 
@@ -99,6 +144,16 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
 
     public void Dispose() => _key.Dispose();
 
+    /// <summary>The last 4 bytes of a challenge id: keyed BLAKE2b of the intake and the first 12 bytes.</summary>
+    private void Tag(Guid intakeId, ReadOnlySpan<byte> head, Span<byte> tag)
+    {
+        byte[] hash = Blake2b.KeyedHash(_key, [.. intakeId.ToByteArray(bigEndian: true), .. head, (byte)'t'], 16);
+        hash.AsSpan(0, tag.Length).CopyTo(tag);
+    }
+
     private byte[] Nonce(Guid intakeId, Guid challengeId) =>
         Blake2b.KeyedHash(_key, [.. intakeId.ToByteArray(bigEndian: true), .. challengeId.ToByteArray(bigEndian: true)], IntakeLimits.PowNonceBytes);
 }
+
+/// <summary>A verified challenge: its id, expiry and the difficulty it was issued at.</summary>
+public sealed record PowTicket(Guid ChallengeId, long ExpiresAt, int Difficulty);

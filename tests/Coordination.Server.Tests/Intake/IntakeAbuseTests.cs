@@ -55,6 +55,29 @@ public sealed class IntakeAbuseTests(RelayFactory relay) : IClassFixture<RelayFa
     }
 
     [Fact]
+    public async Task A_challenge_easier_than_the_intake_asks_for_is_refused_even_when_solved()
+    {
+        await using IntakeWorld world = await IntakeWorld.CreateAsync(relay);
+        IntakeInfo intake = await world.OpenIntakeAsync(difficulty: 12);
+        using Reporter reporter = new(relay);
+
+        // As if a made-up challenge id claiming difficulty 8 had been guessed right (one try in 256).
+        Coordination.Server.Intake.PowChallenges challenges = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Coordination.Server.Intake.PowChallenges>(relay.Services);
+        PowChallenge easy = challenges.Issue(intake.IntakeId, 8);
+        PowSolution cheap = new(easy.ChallengeId, ProofOfWork.Solve(easy.Nonce, 8));
+        await AssertRefusedAsync(reporter, $"/api/v1/intakes/{intake.IntakeId}/reports",
+            new SealedReportRequest(cheap, IntakeWorld.StandIn(intake.PublicKey), SecureRandom.Bytes(32)), "easier than this intake asks for");
+
+        // The intake's own challenges are at its difficulty and get in.
+        PowChallenge proper = await reporter.ChallengeAsync(intake.IntakeId);
+        Assert.Equal(12, proper.Difficulty);
+        using HttpResponseMessage accepted = await reporter.PostAsync($"/api/v1/intakes/{intake.IntakeId}/reports",
+            new SealedReportRequest(new PowSolution(proper.ChallengeId, ProofOfWork.Solve(proper.Nonce, 12)), IntakeWorld.StandIn(intake.PublicKey), SecureRandom.Bytes(32)));
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task A_flood_of_unsolved_and_garbage_submissions_does_not_keep_a_legitimate_report_out()
     {
         await using IntakeWorld world = await IntakeWorld.CreateAsync(relay);

@@ -20,23 +20,42 @@ public sealed class IntakeMemoryTests
         Assert.Equal(0, challenges.Count);
 
         ulong solution = Coordination.Protocol.Receipts.ProofOfWork.Solve(first.Nonce, 8);
-        Assert.NotNull(challenges.Redeem(Guid.NewGuid(), new PowSolution(first.ChallengeId, solution)));
-        Assert.Null(challenges.Redeem(intake, new PowSolution(first.ChallengeId, solution)));
-        Assert.NotNull(challenges.Redeem(intake, new PowSolution(first.ChallengeId, solution)));
+        Assert.NotNull(Redeem(challenges, Guid.NewGuid(), new PowSolution(first.ChallengeId, solution)));
+        Assert.Null(Redeem(challenges, intake, new PowSolution(first.ChallengeId, solution)));
+        Assert.NotNull(Redeem(challenges, intake, new PowSolution(first.ChallengeId, solution)));
         Assert.Equal(1, challenges.Count);
 
         // A made-up id (any difficulty and expiry it claims) has no nonce the relay would make.
-        Assert.NotNull(challenges.Redeem(intake, new PowSolution(Guid.NewGuid(), 0)));
+        Assert.NotNull(Redeem(challenges, intake, new PowSolution(Guid.NewGuid(), 0)));
 
         // Solved challenges are remembered up to the bound; expired ones make room again.
-        Assert.Null(challenges.Redeem(intake, new PowSolution(second.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(second.Nonce, 8))));
-        Assert.NotNull(challenges.Redeem(intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
+        Assert.Null(Redeem(challenges, intake, new PowSolution(second.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(second.Nonce, 8))));
+        Assert.NotNull(Redeem(challenges, intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
         clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(2, challenges.PurgeExpired());
         PowChallenge fresh = challenges.Issue(intake, 8);
-        Assert.Null(challenges.Redeem(intake, new PowSolution(fresh.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(fresh.Nonce, 8))));
-        Assert.NotNull(challenges.Redeem(intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
+        Assert.Null(Redeem(challenges, intake, new PowSolution(fresh.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(fresh.Nonce, 8))));
+        Assert.NotNull(Redeem(challenges, intake, new PowSolution(third.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(third.Nonce, 8))));
     }
+
+    [Fact]
+    public void The_memory_of_solved_challenges_is_per_intake()
+    {
+        ShiftableClock clock = new();
+        using PowChallenges challenges = new(clock, new IntakeOptions { MaxChallenges = 1 });
+        Guid busy = Guid.NewGuid();
+        Guid quiet = Guid.NewGuid();
+        PowChallenge first = challenges.Issue(busy, 8);
+        PowChallenge second = challenges.Issue(busy, 8);
+        PowChallenge elsewhere = challenges.Issue(quiet, 8);
+        Assert.Null(Redeem(challenges, busy, new PowSolution(first.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(first.Nonce, 8))));
+        Assert.NotNull(Redeem(challenges, busy, new PowSolution(second.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(second.Nonce, 8))));
+        Assert.Null(Redeem(challenges, quiet, new PowSolution(elsewhere.ChallengeId, Coordination.Protocol.Receipts.ProofOfWork.Solve(elsewhere.Nonce, 8))));
+    }
+
+    /// <summary>Verify, then spend: what the endpoints do around the intake's rate limit.</summary>
+    private static string? Redeem(PowChallenges challenges, Guid intake, PowSolution solution) =>
+        challenges.Verify(intake, solution, out PowTicket ticket) ?? challenges.Spend(intake, ticket);
 
     [Fact]
     public void Conversations_are_bounded_and_an_idle_one_is_forgotten_with_its_answers()

@@ -8,6 +8,7 @@ namespace Coordination.Server.Persistence.Migrations.Sqlite;
 /// their sealed reports (with the receipt's Argon2id lookup id, the day received and the expiry)
 /// and the team's sealed replies. Everything goes with its cell. Reports are stored WITHOUT ROWID,
 /// keyed by their random id, so no row number counts the order they arrived in within a day.
+/// Replies keep their row number: it is how they are returned in the order they were written.
 /// </summary>
 [DbContext(typeof(SqliteCoordinationDbContext))]
 [Migration("20261121040000_Intake")]
