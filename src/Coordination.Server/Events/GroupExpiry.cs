@@ -11,7 +11,7 @@ namespace Coordination.Server.Events;
 /// <summary>
 /// Deletes GRAS groups whose end (<see cref="Cell.EndsAt"/>) has passed, with everything in them,
 /// and expired invites and admission candidates of every cell. Runs every
-/// <see cref="RelayOptions.SweepInterval"/>; <see cref="SweepAsync"/> runs it at once.
+/// <see cref="RelayOptions.SweepInterval"/>; <see cref="PeriodicSweep.SweepAsync"/> runs it at once.
 /// </summary>
 /// <remarks>
 /// A group is deleted in one transaction: every participant leaves its conversations (the group's
@@ -22,79 +22,44 @@ namespace Coordination.Server.Events;
 /// directory forgets the group and open hub connections leave its live-delivery group, so nothing
 /// more is accepted for it or pushed from it; members get 404 for it from then on.
 /// </remarks>
-public sealed partial class GroupExpiry(IServiceScopeFactory scopes, RelayOptions options, TimeProvider clock, ILogger<GroupExpiry> logger) : BackgroundService
+public sealed partial class GroupExpiry(IServiceScopeFactory scopes, RelayOptions options, TimeProvider clock, ILogger<GroupExpiry> logger)
+    : PeriodicSweep(options.SweepInterval, clock, logger)
 {
     /// <summary>Groups deleted per sweep at most; the rest go in the next ones.</summary>
     private const int MaxGroupsPerSweep = 100;
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>Deletes what has expired now; returns how many groups went. Sweeps never overlap.</summary>
-    public async Task<int> SweepAsync(CancellationToken ct = default)
+    protected override async Task<int> SweepOnceAsync(CancellationToken ct)
     {
-        await _gate.WaitAsync(ct);
-        try
+        long now = Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
+        List<Cell> expired = await db.Set<Cell>().AsNoTracking()
+            .Where(c => c.Kind == ConversationKind.GrasGroup && c.EndsAt != null && c.EndsAt <= now)
+            .OrderBy(c => c.EndsAt).Take(MaxGroupsPerSweep).ToListAsync(ct);
+        foreach (Cell group in expired)
         {
-            long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            await using AsyncServiceScope scope = scopes.CreateAsyncScope();
-            CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
-            List<Cell> expired = await db.Set<Cell>().AsNoTracking()
-                .Where(c => c.Kind == ConversationKind.GrasGroup && c.EndsAt != null && c.EndsAt <= now)
-                .OrderBy(c => c.EndsAt).Take(MaxGroupsPerSweep).ToListAsync(ct);
-            foreach (Cell group in expired)
-            {
-                await DeleteGroupAsync(db, scope.ServiceProvider.GetRequiredService<ConversationMembership>(), group, ct);
-            }
-
-            // An expired invite takes its candidates and their vouches with it (cascade).
-            int invites = await db.Set<Invite>().Where(i => i.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-            int candidates = await db.Set<AdmissionCandidate>().Where(a => a.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-            if (expired.Count > 0)
-            {
-                await CheckpointAsync(db, ct);
-            }
-
-            if (expired.Count + invites + candidates > 0)
-            {
-                LogSwept(logger, expired.Count, invites, candidates);
-            }
-
-            return expired.Count;
+            await DeleteGroupAsync(db, scope.ServiceProvider.GetRequiredService<ConversationMembership>(), group, ct);
         }
-        finally
+
+        // An expired invite takes its candidates and their vouches with it (cascade).
+        int invites = await db.Set<Invite>().Where(i => i.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+        int candidates = await db.Set<AdmissionCandidate>().Where(a => a.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+        if (expired.Count > 0)
         {
-            _gate.Release();
+            await CheckpointAsync(db, ct);
         }
+
+        if (expired.Count + invites + candidates > 0)
+        {
+            LogSwept(Logger, expired.Count, invites, candidates);
+        }
+
+        return expired.Count;
     }
 
-    public override void Dispose()
-    {
-        _gate.Dispose();
-        base.Dispose();
-    }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using PeriodicTimer timer = new(options.SweepInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // The next tick tries again; a failed sweep must not stop the relay.
-                    LogSweepFailed(logger, ex.GetType().Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
 
     private static async Task DeleteGroupAsync(CoordinationDbContext db, ConversationMembership membership, Cell group, CancellationToken ct)
     {
@@ -144,6 +109,4 @@ public sealed partial class GroupExpiry(IServiceScopeFactory scopes, RelayOption
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Groups} GRAS groups whose end had passed, {Invites} expired invites and {Candidates} expired admission candidates.")]
     private static partial void LogSwept(ILogger logger, int groups, int invites, int candidates);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The group expiry sweep failed ({Error}); it runs again at the next interval.")]
-    private static partial void LogSweepFailed(ILogger logger, string error);
 }

@@ -8,81 +8,43 @@ namespace Coordination.Server.Intake;
 /// Deletes reports and replies whose <c>ExpiresAt</c> has passed (a report takes its replies with
 /// it), forgets idle bot conversations and expired proof-of-work challenges. Runs every
 /// <see cref="RelayOptions.SweepInterval"/> on the relay's <see cref="TimeProvider"/>;
-/// <see cref="SweepAsync"/> runs it at once.
+/// <see cref="PeriodicSweep.SweepAsync"/> runs it at once.
 /// </summary>
 public sealed partial class IntakeExpiry(
     IServiceScopeFactory scopes, RelayOptions options, TimeProvider clock, BotConversations conversations, PowChallenges challenges, ILogger<IntakeExpiry> logger)
-    : BackgroundService
+    : PeriodicSweep(options.SweepInterval, clock, logger)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private int _checkpointWanted;
 
     /// <summary>Asks the next sweep to checkpoint the WAL, so deleted ciphertext does not linger in the -wal file.</summary>
     public void RequestCheckpoint() => Interlocked.Exchange(ref _checkpointWanted, 1);
 
     /// <summary>Deletes what has expired now; returns how many reports and replies went. Sweeps never overlap.</summary>
-    public async Task<int> SweepAsync(CancellationToken ct = default)
+    protected override async Task<int> SweepOnceAsync(CancellationToken ct)
     {
-        await _gate.WaitAsync(ct);
-        try
+        conversations.PurgeIdle();
+        challenges.PurgeExpired();
+        long now = Clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
+        int replies = await db.Set<IntakeReply>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+        int reports = await db.Set<IntakeReport>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
+        if ((reports + replies > 0 || Interlocked.Exchange(ref _checkpointWanted, 0) == 1) && db.Database.IsSqlite())
         {
-            conversations.PurgeIdle();
-            challenges.PurgeExpired();
-            long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            await using AsyncServiceScope scope = scopes.CreateAsyncScope();
-            CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
-            int replies = await db.Set<IntakeReply>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-            int reports = await db.Set<IntakeReport>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-            if ((reports + replies > 0 || Interlocked.Exchange(ref _checkpointWanted, 0) == 1) && db.Database.IsSqlite())
-            {
-                await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(TRUNCATE);", ct);
-            }
-
-            if (reports + replies > 0)
-            {
-                LogSwept(logger, reports, replies);
-            }
-
-            return reports + replies;
+            await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(TRUNCATE);", ct);
         }
-        finally
+
+        if (reports + replies > 0)
         {
-            _gate.Release();
+            LogSwept(Logger, reports, replies);
         }
+
+        return reports + replies;
     }
 
-    public override void Dispose()
-    {
-        _gate.Dispose();
-        base.Dispose();
-    }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using PeriodicTimer timer = new(options.SweepInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // The next tick tries again; a failed sweep must not stop the relay.
-                    LogSweepFailed(logger, ex.GetType().Name);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Reports} expired intake reports and {Replies} expired replies.")]
     private static partial void LogSwept(ILogger logger, int reports, int replies);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The intake expiry sweep failed ({Error}); it runs again at the next interval.")]
-    private static partial void LogSweepFailed(ILogger logger, string error);
 }

@@ -249,32 +249,16 @@ public static class TaskEndpoints
 }
 
 /// <summary>Expires unanswered offers every <see cref="Interval"/>.</summary>
-public sealed class TaskOfferSweeper(IServiceScopeFactory scopes, TimeProvider clock, ILogger<TaskOfferSweeper> logger) : BackgroundService
+public sealed class TaskOfferSweeper(IServiceScopeFactory scopes, TimeProvider clock, ILogger<TaskOfferSweeper> logger)
+    : PeriodicSweep(Interval, clock, logger)
 {
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(30);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<int> SweepOnceAsync(CancellationToken ct)
     {
-        using PeriodicTimer timer = new(Interval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                await using AsyncServiceScope scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<TaskBoard>().ExpireOffersAsync(scope.ServiceProvider.GetRequiredService<CoordinationDbContext>(), stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                TaskLog.SweepFailed(logger, ex.GetType().Name);
-            }
-        }
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<TaskBoard>().ExpireOffersAsync(scope.ServiceProvider.GetRequiredService<CoordinationDbContext>(), ct);
     }
-}
-
-internal static partial class TaskLog
-{
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Expiring task offers failed ({ErrorType}); retrying at the next interval.")]
-    public static partial void SweepFailed(ILogger logger, string errorType);
 }
 
 public static class TaskExtensions
