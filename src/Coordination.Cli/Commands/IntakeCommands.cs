@@ -376,9 +376,9 @@ public sealed class IntakeCommands : ICommandGroup
     private static Command Triage(CliContext context)
     {
         Argument<Guid> report = ReportArgument();
-        Option<Guid> cell = CellOption();
+        Option<Guid> cell = CellOption(required: false);
         Option<ReportState> state = new("--state") { Description = $"The report's state: {IntakeNames.StateChoices}", HelpName = "STATE", Required = true, CustomParser = IntakeNames.ParseState };
-        Command command = new("triage", "Set a report's triage state.") { report, cell, state };
+        Command command = new("triage", "Set a report's triage state (the report id is enough; --cell is accepted for symmetry).") { report, cell, state };
         context.SetAction(command, async run =>
         {
             ReportState to = run.GetValue(state);
@@ -447,8 +447,8 @@ public sealed class IntakeCommands : ICommandGroup
     private static Command Delete(CliContext context)
     {
         Argument<Guid> report = ReportArgument();
-        Option<Guid> cell = CellOption();
-        Command command = new("delete", "Delete a report and its replies from the relay.") { report, cell };
+        Option<Guid> cell = CellOption(required: false);
+        Command command = new("delete", "Delete a report and its replies from the relay (the report id is enough; --cell is accepted for symmetry).") { report, cell };
         context.SetAction(command, async run =>
         {
             IntakeReportChangedResult result = await ClientSession.RunAsync(
@@ -465,7 +465,7 @@ public sealed class IntakeCommands : ICommandGroup
         return command;
     }
 
-    private static Option<Guid> CellOption() => new("--cell") { Description = "The intake's cell", HelpName = "CELL", Required = true };
+    private static Option<Guid> CellOption(bool required = true) => new("--cell") { Description = required ? "The intake's cell" : "The intake's cell (optional here)", HelpName = "CELL", Required = required };
 
     private static Argument<Guid> ReportArgument() => new("REPORT") { Description = "The report id (from 'coord intake inbox')" };
 
