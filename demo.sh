@@ -9,14 +9,16 @@
 #   - loads two cells and their members from seeds/network.json (accounts, invites, joins,
 #     capability tags), shows that neither cell can see the other, and what the relay stores;
 #   - routes tasks by risk: a critical task to a member abroad, a low-risk in-country task to a
-#     member inside, and the relay refusing both the other way round.
+#     member inside, and the relay refusing both the other way round;
+#   - opens an intake for a cell: an anonymous report, the team's inbox, a reply the reporter
+#     reads with the receipt alone, and none of it readable in the relay's files.
 #
 # Usage: ./demo.sh [--keep]
 #   --keep   leave the relay running and keep the temporary directory (database, log, profiles),
 #            and print where they are. Otherwise both are removed on exit.
 #
 # Needs the .NET SDK 10, libsodium and python3 or jq; uses sqlite3 if installed (python3's
-# sqlite3 module otherwise). The cells and tasks (steps 9 to 13) need python3. Builds the server
+# sqlite3 module otherwise). The cells, tasks and intake (steps 9 to 14) need python3. Builds the server
 # and the CLI (Release) if they are missing or older than their sources.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -901,6 +903,37 @@ say
 say "Searching the database, its WAL and the relay's log for the task titles and descriptions:"
 search_relay_files "${task_title[fundraising]}" "${task_title[prisoner-parcel]}" \
   "$(cut -c1-60 "$tmp/body-fundraising.txt")" "$(cut -c1-60 "$tmp/body-prisoner-parcel.txt")"
+
+heading "14. An anonymous report to Linden's intake"
+
+say "${m_short[$ln_org]} opens an intake for Linden: coord intake open --cell <Linden> (the key pair is"
+say "made on this device; the relay gets the private half only sealed under the cell key)."
+intake_out="$(as "$ln_org" intake open --cell "${cell_id[$ln]}" --difficulty 12 --json)"
+intake_id="$(json_get intakeId <<<"$intake_out")"
+say "    intake ${intake_id:0:8}, web page $(json_get page <<<"$intake_out") (sealed in the browser)"
+report_text="Two people were detained at the Linden bus station this morning; their lawyer was not let in."
+say
+say "Someone with no account reports, as a chat bot or the page would: coord intake submit <intake> --text '...'"
+submitted="$(cli intake submit "$intake_id" --text "$report_text" --json)"
+receipt="$(json_get receipt <<<"$submitted")"
+say "    the reporter keeps the receipt: $receipt"
+say
+say "The team's inbox, opened on ${m_short[$ln_org]}'s device: coord intake inbox --cell <Linden>"
+inbox="$(as "$ln_org" intake inbox --cell "${cell_id[$ln]}" --json)"
+report_id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["reports"][0]["reportId"])' <<<"$inbox")"
+python3 -c 'import json,sys
+for r in json.load(sys.stdin)["reports"]:
+    print("report %s, %s, received %s: %s" % (r["reportId"][:8], r["state"], r["receivedOn"], (r["answers"] or {}).get("what", "(unreadable)")))' <<<"$inbox" | indent
+reply_text="We have a lawyer on the way. Write again with the names if you can."
+as "$ln_org" intake reply "$report_id" --cell "${cell_id[$ln]}" --text "$reply_text" --json >/dev/null
+say
+say "The reporter checks for replies with the receipt alone: coord intake check <receipt>"
+cli intake check "$receipt" --json | python3 -c 'import json,sys
+for r in json.load(sys.stdin)["replies"]:
+    print("reply: %s" % (r["text"] or "(could not be read: %s)" % r["failure"]))' | indent
+say
+say "Searching the database, its WAL and the relay's log for the report, the reply and the receipt:"
+search_relay_files "$report_text" "$reply_text" "$receipt"
 
 heading "Done"
 say "The relay held only padded ciphertext, and only until every device had fetched it; the texts"
