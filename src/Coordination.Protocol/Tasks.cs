@@ -43,7 +43,12 @@ public enum AssignmentState
 /// <param name="RequiredTags">Opaque capability tags (32-byte keyed hashes the clients compute); every assignee must have all of them.</param>
 /// <param name="PeopleNeeded">How many assignees it takes (1 to 100).</param>
 /// <param name="Deadline">Optional, Unix milliseconds.</param>
-public sealed record CreateTaskRequest(RiskLevel Risk, IReadOnlyList<byte[]> RequiredTags, int PeopleNeeded, long? Deadline, byte[] SealedContent);
+/// <param name="TaskId">
+/// The task's id, chosen by the client (random) so that the sealed content can name it in its
+/// associated data: the relay cannot then show one task's content on another. When absent the
+/// relay draws one.
+/// </param>
+public sealed record CreateTaskRequest(RiskLevel Risk, IReadOnlyList<byte[]> RequiredTags, int PeopleNeeded, long? Deadline, byte[] SealedContent, Guid? TaskId = null);
 
 /// <summary>One person's part in a task.</summary>
 public sealed record AssignmentInfo(Guid MembershipId, AssignmentState State, long? OfferExpiresAt, byte[]? SealedForAssignee);

@@ -48,8 +48,9 @@ public sealed class TaskClient(CellClient cells)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(title);
         ArgumentNullException.ThrowIfNull(needs);
-        byte[] sealedContent = Seal(cellId, new TaskContent(title.Trim(), string.IsNullOrWhiteSpace(body) ? null : body.Trim()));
-        TaskInfo info = await Api.CreateTaskAsync(cellId, new CreateTaskRequest(risk, [.. needs.Select(n => Tag(cellId, n))], people, due?.ToUnixTimeMilliseconds(), sealedContent), ct);
+        Guid taskId = Guid.NewGuid();
+        byte[] sealedContent = Seal(cellId, taskId, new TaskContent(title.Trim(), string.IsNullOrWhiteSpace(body) ? null : body.Trim()));
+        TaskInfo info = await Api.CreateTaskAsync(cellId, new CreateTaskRequest(risk, [.. needs.Select(n => Tag(cellId, n))], people, due?.ToUnixTimeMilliseconds(), sealedContent, taskId), ct);
         return View(info);
     }
 
@@ -87,17 +88,18 @@ public sealed class TaskClient(CellClient cells)
     private byte[] CellKey(Guid cellId) =>
         cells.Keyring.Get(cellId)?.CellKey ?? throw new InvalidOperationException("This device does not hold the cell's key; join the cell on this device first.");
 
-    private static byte[] Ad(Guid cellId) => [.. "coordination/v1/task"u8.ToArray(), .. cellId.ToByteArray(bigEndian: true)];
+    /// <summary>"coordination/v1/task" || cellId || taskId: the content belongs to this task of this cell and no other.</summary>
+    private static byte[] Ad(Guid cellId, Guid taskId) => [.. "coordination/v1/task"u8.ToArray(), .. cellId.ToByteArray(bigEndian: true), .. taskId.ToByteArray(bigEndian: true)];
 
-    private byte[] Seal(Guid cellId, TaskContent content)
+    private byte[] Seal(Guid cellId, Guid taskId, TaskContent content)
     {
         using SecretKey key = SecretKey.Import(CellKey(cellId));
         byte[] nonce = SecureRandom.Nonce();
         byte[] padded = Padding.Pad(JsonSerializer.SerializeToUtf8Bytes(content, s_json), 256);
-        return [.. nonce, .. XChaCha20Poly1305.Encrypt(key, nonce, padded, Ad(cellId))];
+        return [.. nonce, .. XChaCha20Poly1305.Encrypt(key, nonce, padded, Ad(cellId, taskId))];
     }
 
-    private TaskContent? Open(Guid cellId, byte[] sealedContent)
+    private TaskContent? Open(Guid cellId, Guid taskId, byte[] sealedContent)
     {
         byte[]? cellKey = cells.Keyring.Get(cellId)?.CellKey;
         if (cellKey is null || sealedContent.Length < XChaCha20Poly1305.NonceSize + XChaCha20Poly1305.TagSize)
@@ -106,7 +108,7 @@ public sealed class TaskClient(CellClient cells)
         }
 
         using SecretKey key = SecretKey.Import(cellKey);
-        if (!XChaCha20Poly1305.TryDecrypt(key, sealedContent.AsSpan(0, XChaCha20Poly1305.NonceSize), sealedContent.AsSpan(XChaCha20Poly1305.NonceSize), Ad(cellId), out byte[]? padded)
+        if (!XChaCha20Poly1305.TryDecrypt(key, sealedContent.AsSpan(0, XChaCha20Poly1305.NonceSize), sealedContent.AsSpan(XChaCha20Poly1305.NonceSize), Ad(cellId, taskId), out byte[]? padded)
             || !Padding.TryUnpad(padded, 256, out int length))
         {
             return null;
@@ -125,7 +127,7 @@ public sealed class TaskClient(CellClient cells)
 
     private TaskView View(TaskInfo info)
     {
-        TaskContent? content = Open(info.CellId, info.SealedContent);
+        TaskContent? content = Open(info.CellId, info.TaskId, info.SealedContent);
         return new TaskView(info.TaskId, info.CellId, info.Risk, content?.Title ?? "(unreadable on this device)", content?.Body, info.RequiredTags.Count, info.PeopleNeeded,
             info.Deadline is { } d ? DateTimeOffset.FromUnixTimeMilliseconds(d) : null, info.State, info.ThreadId, info.Assignments);
     }

@@ -40,7 +40,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         Guid thread = await conversations.CreateAsync(db, ConversationKind.TaskThread, organizers, null, ct, partOfUnitOfWork: true);
         CellTask task = new()
         {
-            Id = Guid.NewGuid(),
+            Id = request.TaskId is { } chosen && chosen != Guid.Empty ? chosen : Guid.NewGuid(),
             CellId = cellId,
             Risk = request.Risk,
             RequiredTags = requiredTags,

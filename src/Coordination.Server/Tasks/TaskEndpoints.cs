@@ -68,6 +68,11 @@ public static class TaskEndpoints
             return Problems.BadRequest(invalid);
         }
 
+        if (request!.TaskId is { } chosen && (chosen == Guid.Empty || await db.Set<CellTask>().AnyAsync(t => t.Id == chosen, ct)))
+        {
+            return Problems.Conflict("A task with this id exists; choose another random id.");
+        }
+
         Membership creator = (await CellEndpoints.MembershipOfAsync(db, cellId, accountId, ct))!;
         CellTask task = await board.CreateAsync(db, cellId, creator, request!, tags!, ct);
         return TypedResults.Created($"/api/v1/tasks/{task.Id}", await DescribeAsync(db, task, ct));

@@ -186,6 +186,34 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
     }
 
     [Fact]
+    public async Task The_relay_cannot_show_one_tasks_content_on_another()
+    {
+        await using Network network = await Network.CreateAsync(relay);
+        TaskClient olga = Network.Tasks(network.Olga);
+        TaskView harmless = await olga.CreateAsync(network.CellId, RiskLevel.Low, "Write a postcard", null, [], 1, null, None).WaitAsync(TestTimeouts.Default);
+        TaskView risky = await olga.CreateAsync(network.CellId, RiskLevel.Critical, "Speak at the rally under your name", null, [], 1, null, None).WaitAsync(TestTimeouts.Default);
+
+        // Swapped in the database: the low-risk task would now say what the critical one says.
+        byte[] low = ContentOf(harmless.TaskId);
+        byte[] high = ContentOf(risky.TaskId);
+        relay.Tamper("UPDATE Tasks SET SealedContent = $1 WHERE Id = $0", harmless.TaskId, high);
+        relay.Tamper("UPDATE Tasks SET SealedContent = $1 WHERE Id = $0", risky.TaskId, low);
+
+        TaskView shown = await Network.Tasks(network.Anna).GetAsync(harmless.TaskId, None).WaitAsync(TestTimeouts.Default);
+        Assert.Equal("(unreadable on this device)", shown.Title);
+        Assert.Equal("(unreadable on this device)", (await olga.GetAsync(risky.TaskId, None).WaitAsync(TestTimeouts.Default)).Title);
+    }
+
+    private byte[] ContentOf(Guid taskId)
+    {
+        using Microsoft.Data.Sqlite.SqliteConnection connection = relay.OpenDatabase();
+        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT SealedContent FROM Tasks WHERE Id = $id";
+        command.Parameters.AddWithValue("$id", taskId.ToString().ToUpperInvariant());
+        return (byte[])command.ExecuteScalar()!;
+    }
+
+    [Fact]
     public async Task Two_organizers_racing_for_the_last_place_cannot_both_win()
     {
         await using Network network = await Network.CreateAsync(relay);
