@@ -253,7 +253,7 @@ public sealed class IntakeCliTests(RelayFactory relay) : IClassFixture<RelayFact
 
     private void AssertNowhere(params string[] secrets)
     {
-        byte[] storage = [.. ReadShared(relay.DatabasePath), .. ReadShared(relay.DatabasePath + "-wal"), .. ReadShared(relay.DatabasePath + "-shm")];
+        byte[] storage = relay.ReadStorage();
         string logs = string.Join('\n', relay.Logs);
         foreach (string secret in secrets)
         {
@@ -262,18 +262,6 @@ public sealed class IntakeCliTests(RelayFactory relay) : IClassFixture<RelayFact
         }
     }
 
-    private static byte[] ReadShared(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return [];
-        }
-
-        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 
     private sealed record Person(string Profile, Guid AccountId)
     {

@@ -254,20 +254,13 @@ public sealed class MessagingCliTests(RelayFactory relay) : IClassFixture<RelayF
         Assert.Contains(files, f => f.EndsWith("history.enc", StringComparison.Ordinal) || when == "while stored");
         foreach (string file in files)
         {
-            byte[] content = ReadShared(file);
+            byte[] content = RelayFactory.ReadShared(file);
             Assert.True(content.AsSpan().IndexOf(needle) < 0, $"{when}: the plaintext is in {file}");
         }
 
         Assert.DoesNotContain(relay.Logs, line => line.Contains(canary, StringComparison.Ordinal));
     }
 
-    private static byte[] ReadShared(string path)
-    {
-        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 
     // Guids are stored as upper-case text.
     private long CountEnvelopes(Guid conversation) =>

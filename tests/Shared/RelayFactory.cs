@@ -19,6 +19,8 @@ public class RelayFactory : WebApplicationFactory<Program>
 {
     public const string ClientAddress = "127.0.0.3";
 
+    private static readonly string[] s_sideFiles = ["-wal", "-shm"];
+
     private readonly Dictionary<string, string?> _settings;
 
     public RelayFactory()
@@ -118,6 +120,19 @@ public class RelayFactory : WebApplicationFactory<Program>
 
         return command.ExecuteNonQuery();
     }
+
+    /// <summary>A file the running relay may hold open (the database, its -wal and -shm), read without disturbing it.</summary>
+    public static byte[] ReadShared(string path)
+    {
+        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using MemoryStream copy = new();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>The database file followed by its -wal and -shm files where they exist: everything at rest, for canary scans.</summary>
+    public byte[] ReadStorage() =>
+        [.. ReadShared(DatabasePath), .. s_sideFiles.Where(suffix => File.Exists(DatabasePath + suffix)).SelectMany(suffix => ReadShared(DatabasePath + suffix))];
 
     public long Count(string sql)
     {

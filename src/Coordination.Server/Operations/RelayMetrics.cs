@@ -28,6 +28,9 @@ public sealed class RelayMetrics
     public static readonly IReadOnlyList<string> SendRefusalKinds =
         ["missing", "missing_id", "envelope_size", "ttl", "rate_limited", "no_conversation", "not_writer", "group_header", "stale_epoch"];
 
+    /// <summary>Bucket bounds for durations, from half a millisecond to ten seconds.</summary>
+    private static readonly double[] s_secondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
     private static readonly int[] s_commonStatuses = [400, 401, 403, 404, 409, 413, 429, 500, 503];
 
     private static readonly string[] s_statusNames = [.. Enumerable.Range(0, 600).Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))];
@@ -66,13 +69,13 @@ public sealed class RelayMetrics
             "Acknowledgement requests refused as malformed.");
         _sendAckLatency = Meter.CreateHistogram("coordination.relay.send_ack_latency", "s",
             "From a send reaching the relay's writer to its durable acknowledgement (group commit included).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
         _batchSize = Meter.CreateHistogram("coordination.relay.batch_size", "{operation}",
             "Operations committed together in one group-commit transaction.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
         _commitDuration = Meter.CreateHistogram("coordination.relay.commit_duration", "s",
             "Time to commit one batch: the transaction, its fsync and a WAL checkpoint when one is due.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
         _batchRetries = Meter.CreateCounter<long>("coordination.relay.batch_retries", "{batch}",
             "Batches whose transaction failed with a SQLite error and were retried one operation at a time.");
         _envelopesDeleted = Meter.CreateCounter<long>("coordination.relay.envelopes_deleted", "{envelope}",

@@ -215,7 +215,7 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
         byte[] needle = Encoding.UTF8.GetBytes(canary);
         foreach (string file in Directory.EnumerateFiles(_relay.DataDirectory).Concat(Directory.EnumerateFiles(_storeRoot, "*", SearchOption.AllDirectories)))
         {
-            byte[] content = ReadShared(file);
+            byte[] content = RelayFactory.ReadShared(file);
             Assert.True(content.AsSpan().IndexOf(needle) < 0, $"the canary is in {Path.GetFileName(file)}");
         }
 
@@ -288,11 +288,4 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
         command.ExecuteNonQuery();
     }
 
-    private static byte[] ReadShared(string path)
-    {
-        using FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        file.CopyTo(copy);
-        return copy.ToArray();
-    }
 }

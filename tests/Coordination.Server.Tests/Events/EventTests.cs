@@ -102,7 +102,7 @@ public sealed class EventTests(RelayFactory relay) : IClassFixture<RelayFactory>
         Assert.Contains(files, f => f.EndsWith("coordination.db", StringComparison.Ordinal));
         foreach (string file in files)
         {
-            Assert.True(ReadShared(file).AsSpan().IndexOf(needle) < 0, $"The event's plaintext is in {file}");
+            Assert.True(RelayFactory.ReadShared(file).AsSpan().IndexOf(needle) < 0, $"The event's plaintext is in {file}");
         }
 
         Assert.DoesNotContain(relay.Logs, line => line.Contains(canary, StringComparison.Ordinal));
@@ -241,13 +241,6 @@ public sealed class EventTests(RelayFactory relay) : IClassFixture<RelayFactory>
 
     private static string Upper(Guid id) => id.ToString().ToUpperInvariant();
 
-    private static byte[] ReadShared(string path)
-    {
-        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 
     /// <summary>A GRAS group with an organizer, two members and optionally newcomers, each with their own device and store.</summary>
     private sealed class Group : IAsyncDisposable

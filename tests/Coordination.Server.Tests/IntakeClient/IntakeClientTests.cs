@@ -292,7 +292,7 @@ public sealed class IntakeClientTests(RelayFactory relay) : IClassFixture<RelayF
 
     private void AssertNowhere(params string[] secrets)
     {
-        byte[] storage = [.. ReadShared(relay.DatabasePath), .. ReadShared(relay.DatabasePath + "-wal"), .. ReadShared(relay.DatabasePath + "-shm")];
+        byte[] storage = relay.ReadStorage();
         string logs = string.Join('\n', relay.Logs);
         foreach (string secret in secrets)
         {
@@ -301,18 +301,6 @@ public sealed class IntakeClientTests(RelayFactory relay) : IClassFixture<RelayF
         }
     }
 
-    private static byte[] ReadShared(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return [];
-        }
-
-        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 
     /// <summary>Olga organizes a cell and opens its intake (7 days, 8 bits); Anna is a member.</summary>
     private sealed class Team : IAsyncDisposable

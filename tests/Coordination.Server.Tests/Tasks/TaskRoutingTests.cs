@@ -62,7 +62,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         Assert.Equal(HttpStatusCode.NotFound, notOnIt.Status);
 
         // No task title or description at rest.
-        byte[] storage = [.. File.ReadAllBytes(relay.DatabasePath), .. ReadShared(relay.DatabasePath + "-wal")];
+        byte[] storage = relay.ReadStorage();
         Assert.True(storage.AsSpan().IndexOf("Speak at the fundraiser"u8) < 0);
         Assert.True(storage.AsSpan().IndexOf("detention centre"u8) < 0);
         Assert.True(storage.AsSpan().IndexOf("public-name"u8) < 0);
@@ -242,18 +242,6 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         }
     }
 
-    private static byte[] ReadShared(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return [];
-        }
-
-        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using MemoryStream copy = new();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 }
 
 /// <summary>
