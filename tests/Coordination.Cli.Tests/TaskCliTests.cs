@@ -67,9 +67,9 @@ public sealed class TaskCliTests(RelayFactory relay) : IClassFixture<RelayFactor
         JsonElement list = await Coord.JsonAsync("--profile", anna.Profile, "task", "list", "--cell", cell.ToString());
         Assert.Equal(2, list.GetProperty("tasks").GetArrayLength());
 
-        // The title is sealed: the relay's files do not contain it.
-        byte[] database = await File.ReadAllBytesAsync(relay.DatabasePath);
-        Assert.True(database.AsSpan().IndexOf("Speak at the fundraiser"u8) < 0);
+        // The title is sealed: neither the relay's files (the -wal included) nor its log contain it.
+        Assert.True(relay.ReadStorage().AsSpan().IndexOf("Speak at the fundraiser"u8) < 0);
+        Assert.DoesNotContain(relay.Logs, l => l.Contains("Speak at the fundraiser", StringComparison.Ordinal));
     }
 
     [Fact]

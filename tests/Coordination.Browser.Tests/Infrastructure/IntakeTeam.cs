@@ -127,7 +127,7 @@ public sealed class IntakeTeam : IAsyncDisposable
         byte[] nonce = SecureRandom.Nonce();
         byte[] sealedReply = [.. nonce, .. XChaCha20Poly1305.Encrypt(key, nonce, padded, Encoding.ASCII.GetBytes(ReplyAd))];
         using HttpResponseMessage response = await RawAsync(Api, HttpMethod.Post, $"api/v1/intake-reports/{reportId}/replies", new ReplyRequest(sealedReply));
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Posting a reply answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"Posting a reply answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().WaitAsync(TestTimeouts.Default)}");
     }
 
     public async ValueTask DisposeAsync()
@@ -158,7 +158,7 @@ public sealed class IntakeTeam : IAsyncDisposable
     private static async Task<T> SendAsync<T>(RelayApi api, HttpMethod method, string path, object? body, HttpStatusCode expected)
     {
         using HttpResponseMessage response = await RawAsync(api, method, path, body);
-        string text = await response.Content.ReadAsStringAsync();
+        string text = await response.Content.ReadAsStringAsync().WaitAsync(TestTimeouts.Default);
         Assert.True(response.StatusCode == expected, $"{method} {path} answered {(int)response.StatusCode}, not {(int)expected}: {text}");
         return JsonSerializer.Deserialize<T>(text, s_json)!;
     }

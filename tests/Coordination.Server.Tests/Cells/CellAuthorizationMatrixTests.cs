@@ -148,21 +148,21 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
             CellMember candidate = await CellMember.CreateAsync(relay);
             CellClient organizer = actors[Actor.Organizer].Cells;
             CellView cell = await organizer.CreateAsync(ConversationKind.Cell, "Matrix", null, null, null, None).WaitAsync(TestTimeouts.Default);
-            string members = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Elevated, 4, TimeSpan.FromHours(1), 0, None);
+            string members = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Elevated, 4, TimeSpan.FromHours(1), 0, None).WaitAsync(TestTimeouts.Default);
             foreach (CellMember member in new[] { actors[Actor.Member], actors[Actor.Revoked], target, burnTarget })
             {
                 Assert.True((await member.Cells.JoinAsync(members, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
             }
 
-            string newcomers = await organizer.InviteAsync(cell.CellId, MemberRole.Newcomer, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None);
-            await actors[Actor.Newcomer].Cells.JoinAsync(newcomers, null, None).WaitAsync(TestTimeouts.Default);
-            string vouched = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 10, TimeSpan.FromHours(1), 1, None);
+            string newcomers = await organizer.InviteAsync(cell.CellId, MemberRole.Newcomer, RiskLevel.Low, 1, TimeSpan.FromHours(1), 0, None).WaitAsync(TestTimeouts.Default);
+            Assert.True((await actors[Actor.Newcomer].Cells.JoinAsync(newcomers, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
+            string vouched = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 10, TimeSpan.FromHours(1), 1, None).WaitAsync(TestTimeouts.Default);
             Assert.False((await candidate.Cells.JoinAsync(vouched, null, None).WaitAsync(TestTimeouts.Default)).Admitted);
-            string open = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 10, TimeSpan.FromHours(1), 0, None);
+            string open = await organizer.InviteAsync(cell.CellId, MemberRole.Member, RiskLevel.Low, 10, TimeSpan.FromHours(1), 0, None).WaitAsync(TestTimeouts.Default);
 
             // Tasks for the task rows: some offered to (or accepted by) the member.
             Coordination.Client.Tasks.TaskClient board = new(organizer);
-            Guid memberId = (await actors[Actor.Member].Cells.GetAsync(cell.CellId, None)).Membership.MembershipId;
+            Guid memberId = (await actors[Actor.Member].Cells.GetAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Membership.MembershipId;
             Dictionary<string, Guid> tasks = [];
             foreach (string name in new[] { "get", "offer", "accept", "decline", "done", "handover", "cancel" })
             {
@@ -182,13 +182,14 @@ public sealed class CellAuthorizationMatrixTests(RelayFactory relay) : IClassFix
             TestDevice revoked = actors[Actor.Revoked].Device;
             await revoked.Api.RevokeDeviceAsync(revoked.DeviceId).WaitAsync(TestTimeouts.Default);
             (_, List<Guid> intakeReports) = await IntakeWorld.OpenWithReportsAsync(relay, actors[Actor.Organizer], cell.CellId, 3);
-            return new World(relay, actors, target, burnTarget, candidate, cell, open, tasks, intakeReports);
+            Guid targetMembership = (await target.Cells.GetAsync(cell.CellId, None).WaitAsync(TestTimeouts.Default)).Membership.MembershipId;
+            return new World(relay, actors, target, burnTarget, candidate, cell, open, tasks, intakeReports) { TargetMembership = targetMembership };
         }
 
         public TestDevice Device(Actor actor) => _actors[actor].Device;
 
-        private Guid TargetMembership => _actors[Actor.Organizer].Cells.VerifiedLogAsync(CellId, None).GetAwaiter().GetResult()
-            .Members.Values.First(m => m.AccountId == _target.AccountId).MembershipId;
+        /// <summary>The membership whose ceiling and tags the rows change.</summary>
+        private Guid TargetMembership { get; init; }
 
         /// <summary>Bytes shaped like a pairwise envelope (version 0x01, type 0x01) of the smallest bucket.</summary>
         public static byte[] PairwiseShaped()

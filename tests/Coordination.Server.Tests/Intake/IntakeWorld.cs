@@ -234,7 +234,7 @@ public sealed class Reporter : IDisposable
     {
         using HttpResponseMessage response = await PostAsync($"/api/v1/intakes/{intakeId}/challenges", new { });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<PowChallenge>(IntakeWorld.Json))!;
+        return (await response.Content.ReadFromJsonAsync<PowChallenge>(IntakeWorld.Json).WaitAsync(TestTimeouts.Default))!;
     }
 
     /// <summary>A fresh challenge, solved.</summary>

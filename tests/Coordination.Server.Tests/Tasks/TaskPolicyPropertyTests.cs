@@ -53,6 +53,8 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
             model[membership].Ceiling >= tasks[task].Risk && tasks[task].Needs.All(model[membership].Tags.Contains);
 
         List<string> trace = [];
+        int accepted = 0;
+        int held = 0;
         for (int step = 0; step < 60; step++)
         {
             int task = random.Next(tasks.Count);
@@ -67,15 +69,18 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
                     case 0:
                         await organizer.OfferAsync(tasks[task].Id, id, None).WaitAsync(TestTimeouts.Default);
                         Assert.True(Allowed(id, task), $"seed {seed}: an offer the policy forbids was accepted at {what}");
+                        accepted++;
                         break;
                     case 1:
                         await Network.Tasks(member).AcceptAsync(tasks[task].Id, None).WaitAsync(TestTimeouts.Default);
                         Assert.True(Allowed(id, task), $"seed {seed}: an accept the policy forbids was accepted at {what}");
+                        accepted++;
                         break;
                     case 2:
                         (Guid toId, _) = members[random.Next(members.Length)];
                         await Network.Tasks(member).HandOverAsync(tasks[task].Id, toId, null, None).WaitAsync(TestTimeouts.Default);
                         Assert.True(Allowed(toId, task), $"seed {seed}: a hand-over the policy forbids was accepted at {what}");
+                        accepted++;
                         break;
                     case 3:
                         RiskLevel ceiling = (RiskLevel)random.Next(4);
@@ -94,12 +99,15 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
                 // Refused: allowed by the property; what matters is what was accepted and what is stored.
             }
 
-            AssertNothingHeldAgainstThePolicy(seed, network.CellId, trace);
+            held += AssertNothingHeldAgainstThePolicy(seed, network.CellId, trace);
         }
+
+        // The walk must have put tasks in someone's hands, or it tested nothing.
+        Assert.True(accepted > 0 && held > 0, $"seed {seed}: nothing was ever accepted or held\n{string.Join('\n', trace)}");
     }
 
-    /// <summary>Reads the relay's database: every offered or accepted part must satisfy the policy now.</summary>
-    private void AssertNothingHeldAgainstThePolicy(int seed, Guid cellId, List<string> trace)
+    /// <summary>Reads the relay's database: every offered or accepted part must satisfy the policy now; returns how many there are.</summary>
+    private int AssertNothingHeldAgainstThePolicy(int seed, Guid cellId, List<string> trace)
     {
         using SqliteConnection connection = relay.OpenDatabase();
         using SqliteCommand command = connection.CreateCommand();
@@ -112,8 +120,10 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
             """;
         command.Parameters.AddWithValue("$cell", cellId.ToString().ToUpperInvariant());
         using SqliteDataReader reader = command.ExecuteReader();
+        int parts = 0;
         while (reader.Read())
         {
+            parts++;
             Assert.False(reader.IsDBNull(3), $"seed {seed}: a part is held by a membership that no longer exists\n{string.Join('\n', trace)}");
             long risk = reader.GetInt64(0);
             byte[] required = (byte[])reader[1];
@@ -126,6 +136,8 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
                 Assert.True(held.Contains(Convert.ToHexString(required, i, 32)), $"seed {seed}: a part is held without a required tag\n{string.Join('\n', trace)}");
             }
         }
+
+        return parts;
     }
 
     private static HashSet<string> TagsOf(SqliteConnection connection, string membership)

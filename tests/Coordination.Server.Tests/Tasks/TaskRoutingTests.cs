@@ -127,7 +127,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
 
         RelayApiException refused = await Assert.ThrowsAsync<RelayApiException>(() => boris.HandOverAsync(parcel.TaskId, network.AnnaMembership, null, None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.Status);
-        Assert.Equal(AssignmentState.Accepted, Assert.Single((await olga.GetAsync(parcel.TaskId, None)).Assignments).State);
+        Assert.Equal(AssignmentState.Accepted, Assert.Single((await olga.GetAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default)).Assignments).State);
 
         TaskView handed = await boris.HandOverAsync(parcel.TaskId, network.VeraMembership, null, None).WaitAsync(TestTimeouts.Default);
         Assert.Equal(AssignmentState.Withdrawn, handed.Assignments.Single(a => a.MembershipId == network.BorisMembership).State);
@@ -142,7 +142,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         TaskClient olga = Network.Tasks(network.Olga);
         TaskView task = await olga.CreateAsync(network.CellId, RiskLevel.Low, "Translate a letter", null, [], 1, null, None).WaitAsync(TestTimeouts.Default);
         await network.Olga.Device.Api.OfferTaskAsync(task.TaskId, new OfferTaskRequest(network.AnnaMembership, OfferTtlSeconds: 60)).WaitAsync(TestTimeouts.Default);
-        Assert.Equal(TaskState.Offered, (await olga.GetAsync(task.TaskId, None)).State);
+        Assert.Equal(TaskState.Offered, (await olga.GetAsync(task.TaskId, None).WaitAsync(TestTimeouts.Default)).State);
 
         relay.Clock.Advance(TimeSpan.FromMinutes(2));
         await using (AsyncServiceScope scope = relay.Services.CreateAsyncScope())
@@ -157,7 +157,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         Assert.Equal(HttpStatusCode.Conflict, late.Status);
 
         // Expired and declined offers count against a member in the suggestions.
-        TaskSuggestion anna = (await olga.SuggestAsync(task.TaskId, None)).Single(s => s.MembershipId == network.AnnaMembership);
+        TaskSuggestion anna = (await olga.SuggestAsync(task.TaskId, None).WaitAsync(TestTimeouts.Default)).Single(s => s.MembershipId == network.AnnaMembership);
         Assert.Equal(1, anna.RecentDeclines);
     }
 
@@ -182,7 +182,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         await olga.CancelAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default);
         RelayApiException finished = await Assert.ThrowsAsync<RelayApiException>(() => Network.Tasks(network.Boris).AcceptAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.Conflict, finished.Status);
-        Assert.Equal(AssignmentState.Withdrawn, Assert.Single((await olga.GetAsync(parcel.TaskId, None)).Assignments).State);
+        Assert.Equal(AssignmentState.Withdrawn, Assert.Single((await olga.GetAsync(parcel.TaskId, None).WaitAsync(TestTimeouts.Default)).Assignments).State);
     }
 
     [Fact]
@@ -238,7 +238,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
             }
 
             Assert.Equal(1, won);
-            Assert.Single((await olga.GetAsync(task.TaskId, None)).Assignments, a => a.State == AssignmentState.Offered);
+            Assert.Single((await olga.GetAsync(task.TaskId, None).WaitAsync(TestTimeouts.Default)).Assignments, a => a.State == AssignmentState.Offered);
         }
     }
 
