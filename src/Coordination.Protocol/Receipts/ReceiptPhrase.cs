@@ -17,6 +17,7 @@ public static class ReceiptPhrase
     public const int Words = 8;
 
     private static readonly Lazy<string[]> s_list = new(LoadList);
+    private static readonly Lazy<HashSet<string>> s_known = new(() => new HashSet<string>(s_list.Value, StringComparer.Ordinal));
 
     /// <summary>The word list, in order.</summary>
     public static IReadOnlyList<string> WordList => s_list.Value;
@@ -36,8 +37,7 @@ public static class ReceiptPhrase
         }
 
         string[] words = phrase.Trim().ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        HashSet<string> known = [.. s_list.Value];
-        return words.Length == Words && words.All(known.Contains) ? string.Join(' ', words) : null;
+        return words.Length == Words && words.All(s_known.Value.Contains) ? string.Join(' ', words) : null;
     }
 
     /// <summary>BLAKE2b-256(key = "coordination/v1/receipt-lookup", normalized phrase).</summary>

@@ -77,17 +77,7 @@ public static class CellEndpoints
     public static async Task<Ok<List<CellInfo>>> ListCells(ClaimsPrincipal user, CoordinationDbContext db, CancellationToken ct)
     {
         (Guid accountId, _) = DevicePrincipal.From(user);
-        List<Guid> ids = await db.Set<Membership>().AsNoTracking().Where(m => m.AccountId == accountId).Select(m => m.CellId).ToListAsync(ct);
-        List<CellInfo> cells = [];
-        foreach (Guid id in ids)
-        {
-            if (await DescribeAsync(db, accountId, id, ct) is { } info)
-            {
-                cells.Add(info);
-            }
-        }
-
-        return TypedResults.Ok(cells);
+        return TypedResults.Ok(await Described(db, accountId).ToListAsync(ct));
     }
 
     public static async Task<Results<Ok<CellInfo>, ProblemHttpResult>> GetCell(Guid cellId, ClaimsPrincipal user, CoordinationDbContext db, CancellationToken ct)
@@ -436,7 +426,7 @@ public static class CellEndpoints
             return (null, Problems.TooManyRequests("Too many invite attempts from this device; try again in a minute."));
         }
 
-        byte[]? id = Base64Url.TryDecode(lookupId);
+        byte[]? id = Identity.IdentityEndpoints.DecodeLookupId(lookupId, Limits.InviteLookupIdBytes);
         if (id is not { Length: Limits.InviteLookupIdBytes })
         {
             return (null, Problems.BadRequest("lookupId must be 32 bytes in base64url."));
@@ -452,41 +442,18 @@ public static class CellEndpoints
         : sealedBytes.Length is 0 or > Limits.MaxSealedProfileBytes ? $"{name} must be 1 to {Limits.MaxSealedProfileBytes} bytes of ciphertext."
         : null;
 
-    private static async Task<CellInfo?> DescribeAsync(CoordinationDbContext db, Guid accountId, Guid cellId, CancellationToken ct)
-    {
-        Membership? membership = await MembershipOfAsync(db, cellId, accountId, ct);
-        if (membership is null)
-        {
-            return null;
-        }
+    private static Task<CellInfo?> DescribeAsync(CoordinationDbContext db, Guid accountId, Guid cellId, CancellationToken ct) =>
+        Described(db, accountId, cellId).FirstOrDefaultAsync(ct);
 
-        Cell cell = await db.Set<Cell>().AsNoTracking().FirstAsync(c => c.Id == cellId, ct);
-        int epoch = await db.Conversations.Where(c => c.Id == cellId).Select(c => c.Epoch).FirstAsync(ct);
-        return new CellInfo(cell.Id, cell.Kind, cell.AnnouncementsId, epoch, cell.LogLength, cell.LogHead, cell.SealedProfile, cell.EndsAt,
-            new CellMembershipInfo(membership.Id, membership.Role, membership.Ceiling));
-    }
+    /// <summary>The cells <paramref name="accountId"/> belongs to (or just <paramref name="cellId"/>), as it sees them, in one query.</summary>
+    private static IQueryable<CellInfo> Described(CoordinationDbContext db, Guid accountId, Guid? cellId = null) =>
+        from m in db.Set<Membership>().AsNoTracking()
+        where m.AccountId == accountId && (cellId == null || m.CellId == cellId)
+        join c in db.Set<Cell>() on m.CellId equals c.Id
+        join v in db.Conversations on c.Id equals v.Id
+        select new CellInfo(c.Id, c.Kind, c.AnnouncementsId, v.Epoch, c.LogLength, c.LogHead, c.SealedProfile, c.EndsAt, new CellMembershipInfo(m.Id, m.Role, m.Ceiling));
 }
 
-/// <summary>Base64url without padding, as ids appear in paths.</summary>
-internal static class Base64Url
-{
-    public static byte[]? TryDecode(string? text)
-    {
-        if (string.IsNullOrEmpty(text) || text.Length > 64)
-        {
-            return null;
-        }
-
-        try
-        {
-            return System.Buffers.Text.Base64Url.DecodeFromChars(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-}
 
 public static class CellExtensions
 {

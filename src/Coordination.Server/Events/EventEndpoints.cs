@@ -36,9 +36,9 @@ public static class EventEndpoints
         Guid cellId, CreateEventRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         (Membership? membership, ProblemHttpResult? denied) = await GroupMemberAsync(db, cellId, accountId, clock, ct);
@@ -112,9 +112,9 @@ public static class EventEndpoints
         Guid cellId, Guid eventId, RsvpRequest request, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         (Membership? membership, ProblemHttpResult? denied) = await GroupMemberAsync(db, cellId, accountId, clock, ct);
@@ -169,9 +169,9 @@ public static class EventEndpoints
         Guid cellId, Guid eventId, ClaimsPrincipal user, CoordinationDbContext db, RateLimits limits, TimeProvider clock, CancellationToken ct)
     {
         (Guid accountId, Guid deviceId) = DevicePrincipal.From(user);
-        if (!limits.TrySend(deviceId))
+        if (CellEndpoints.Throttled(limits, deviceId) is { } slowDown)
         {
-            return Problems.TooManyRequests("Too many changes from this device; slow down.");
+            return slowDown;
         }
 
         (Membership? membership, ProblemHttpResult? denied) = await GroupMemberAsync(db, cellId, accountId, clock, ct);

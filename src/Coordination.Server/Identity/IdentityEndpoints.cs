@@ -227,7 +227,8 @@ public static class IdentityEndpoints
             .Select(d => new DeviceInfo(d.Id, d.SigningPublicKey, d.AgreementPublicKey, d.AccountSignature, d.Revoked))
             .ToListAsync(ct);
 
-    private static byte[]? DecodeLookupId(string value)
+    /// <summary>A lookup id from a path: base64url of exactly <paramref name="length"/> bytes (link codes and invites), else null.</summary>
+    internal static byte[]? DecodeLookupId(string? value, int length = Limits.LinkLookupIdBytes)
     {
         if (string.IsNullOrEmpty(value) || value.Length > 64 || !Base64Url.IsValid(value))
         {
@@ -236,6 +237,6 @@ public static class IdentityEndpoints
 
         byte[] bytes = new byte[48];
         int written = Base64Url.DecodeFromChars(value, bytes);
-        return written == Limits.LinkLookupIdBytes ? bytes[..written] : null;
+        return written == length ? bytes[..written] : null;
     }
 }

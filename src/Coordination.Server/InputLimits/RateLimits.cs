@@ -56,30 +56,10 @@ public sealed class RateLimits : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
-        _logins = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.LoginsPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        }));
-        _invites = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.InviteAttemptsPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        }));
-        _registrations = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.RegistrationsPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
-        _links = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.LinkAttemptsPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
+        _logins = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => PerMinute(options.LoginsPerMinute)));
+        _invites = PartitionedRateLimiter.Create<Guid, Guid>(device => RateLimitPartition.GetFixedWindowLimiter(device, _ => PerMinute(options.InviteAttemptsPerMinute)));
+        _registrations = new FixedWindowRateLimiter(PerMinute(options.RegistrationsPerMinute));
+        _links = new FixedWindowRateLimiter(PerMinute(options.LinkAttemptsPerMinute));
         int submissions = Math.Max(1, options.IntakeSubmissionsPerMinute);
         _intakeSubmissions = PartitionedRateLimiter.Create<Guid, Guid>(intake => RateLimitPartition.GetTokenBucketLimiter(intake, _ => new TokenBucketRateLimiterOptions
         {
@@ -89,13 +69,16 @@ public sealed class RateLimits : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
-        _receiptChecks = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.ReceiptChecksPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
+        _receiptChecks = new FixedWindowRateLimiter(PerMinute(options.ReceiptChecksPerMinute));
     }
+
+    /// <summary>A fixed one-minute window of <paramref name="permits"/> (at least one: a zero in the settings must not make every request fail).</summary>
+    private static FixedWindowRateLimiterOptions PerMinute(int permits) => new()
+    {
+        PermitLimit = Math.Max(1, permits),
+        Window = TimeSpan.FromMinutes(1),
+        QueueLimit = 0,
+    };
 
     public bool TrySend(Guid deviceId) => Acquire(_sends.AttemptAcquire(deviceId));
 

@@ -29,7 +29,8 @@ public sealed partial class IntakeExpiry(
         CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
         int replies = await db.Set<IntakeReply>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
         int reports = await db.Set<IntakeReport>().Where(r => r.ExpiresAt <= now).ExecuteDeleteAsync(ct);
-        if ((reports + replies > 0 || Interlocked.Exchange(ref _checkpointWanted, 0) == 1) && db.Database.IsSqlite())
+        bool wanted = Interlocked.Exchange(ref _checkpointWanted, 0) == 1;
+        if ((reports + replies > 0 || wanted) && db.Database.IsSqlite())
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(TRUNCATE);", ct);
         }

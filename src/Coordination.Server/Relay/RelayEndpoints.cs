@@ -42,7 +42,8 @@ public static class RelayEndpoints
         List<ConversationInfo> conversations = [];
         foreach (ConversationInfo info in await DescribeAsync(db, ids, ct))
         {
-            ConversationDirectory.Entry? entry = await directory.GetAsync(info.ConversationId, ct);
+            // Only announcements narrow what the caller sees (Audience); no directory lookup for the rest.
+            ConversationDirectory.Entry? entry = info.Kind == ConversationKind.Announcements ? await directory.GetAsync(info.ConversationId, ct) : null;
             conversations.Add(entry is null ? info : info with { Participants = [.. Audience(entry, accountId)] });
         }
 

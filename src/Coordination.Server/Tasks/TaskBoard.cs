@@ -40,7 +40,7 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         Guid thread = await conversations.CreateAsync(db, ConversationKind.TaskThread, organizers, null, ct, partOfUnitOfWork: true);
         CellTask task = new()
         {
-            Id = request.TaskId is { } chosen && chosen != Guid.Empty ? chosen : Guid.NewGuid(),
+            Id = request.TaskId ?? Guid.NewGuid(),
             CellId = cellId,
             Risk = request.Risk,
             RequiredTags = requiredTags,
@@ -90,10 +90,9 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
             if (mine is { State: AssignmentState.Offered })
             {
                 // The policy is checked again: the ceiling or tags may have changed since the offer.
-                string? refusal = await PolicyRefusalAsync(db, task, member.Id, ct);
-                if (refusal is not null)
+                if (await PolicyRefusalAsync(db, task, member.Id, ct) is { } refusal)
                 {
-                    return new TaskRefusal(StatusCodes.Status422UnprocessableEntity, refusal);
+                    return refusal;
                 }
 
                 Move(mine, AssignmentState.Accepted);
@@ -190,10 +189,9 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
             }
 
             // Checked before anything changes, so a refused hand-over leaves the task as it was.
-            string? refusal = await PolicyRefusalAsync(db, task, request.ToMembershipId, ct);
-            if (refusal is not null)
+            if (await PolicyRefusalAsync(db, task, request.ToMembershipId, ct) is { } refusal)
             {
-                return new TaskRefusal(refusal.StartsWith("No such", StringComparison.Ordinal) ? StatusCodes.Status404NotFound : StatusCodes.Status422UnprocessableEntity, refusal);
+                return refusal;
             }
 
             Guid fromAccount = await db.Set<Membership>().Where(m => m.Id == from).Select(m => m.AccountId).FirstAsync(ct);
@@ -341,10 +339,9 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         }
 
         // The policy first: "not for this member" says more than "full at the moment".
-        string? refusal = await PolicyRefusalAsync(db, task, membershipId, ct);
-        if (refusal is not null)
+        if (await PolicyRefusalAsync(db, task, membershipId, ct) is { } refusal)
         {
-            return new TaskRefusal(refusal.StartsWith("No such", StringComparison.Ordinal) ? StatusCodes.Status404NotFound : StatusCodes.Status422UnprocessableEntity, refusal);
+            return refusal;
         }
 
         if (assignments.Count(a => a.State is AssignmentState.Offered or AssignmentState.Accepted or AssignmentState.Done) >= task.PeopleNeeded)
@@ -371,16 +368,17 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         return null;
     }
 
-    private static async Task<string?> PolicyRefusalAsync(CoordinationDbContext db, CellTask task, Guid membershipId, CancellationToken ct)
+    /// <summary>Null if the membership may hold the task; else 404 (no such membership in the cell) or 422 (the policy's reason).</summary>
+    private static async Task<TaskRefusal?> PolicyRefusalAsync(CoordinationDbContext db, CellTask task, Guid membershipId, CancellationToken ct)
     {
         Membership? member = await db.Set<Membership>().AsNoTracking().FirstOrDefaultAsync(m => m.Id == membershipId && m.CellId == task.CellId, ct);
         if (member is null)
         {
-            return "No such membership in this cell.";
+            return new TaskRefusal(StatusCodes.Status404NotFound, "No such membership in this cell.");
         }
 
         List<byte[]> tags = await db.Set<MembershipTag>().AsNoTracking().Where(t => t.MembershipId == membershipId).Select(t => t.Tag).ToListAsync(ct);
-        return TaskPolicy.Refusal(task.Risk, task.RequiredTags, member.Ceiling, tags);
+        return TaskPolicy.Refusal(task.Risk, task.RequiredTags, member.Ceiling, tags) is { } reason ? new TaskRefusal(StatusCodes.Status422UnprocessableEntity, reason) : null;
     }
 
     private async Task LetGoAsync(CoordinationDbContext db, CellTask task, TaskAssignment part, AssignmentState state, Guid accountId, CancellationToken ct)
