@@ -283,14 +283,16 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         await ReleaseAsync(db, membership, _ => true, burned ? "the member was burned" : "the member left or was removed", ct);
 
         // Out of every task thread of the cell too (an organizer is in all of them, a finished assignee in theirs).
-        List<Guid> threads = await db.Set<CellTask>().Where(t => t.CellId == membership.CellId).Select(t => t.ThreadId).ToListAsync(ct);
+        List<Guid> threads = await (
+            from t in db.Set<CellTask>()
+            where t.CellId == membership.CellId
+            join p in db.ConversationParticipants on t.ThreadId equals p.ConversationId
+            where p.AccountId == membership.AccountId
+            select t.ThreadId).ToListAsync(ct);
         foreach (Guid thread in threads)
         {
-            if (await db.ConversationParticipants.AnyAsync(p => p.ConversationId == thread && p.AccountId == membership.AccountId, ct))
-            {
-                await conversations.RemoveAsync(db, thread, membership.AccountId, ct);
-                await conversations.AdvanceEpochAsync(db, thread, ct);
-            }
+            await conversations.RemoveAsync(db, thread, membership.AccountId, ct);
+            await conversations.AdvanceEpochAsync(db, thread, ct);
         }
     }
 

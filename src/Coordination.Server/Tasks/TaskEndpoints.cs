@@ -93,13 +93,11 @@ public static class TaskEndpoints
             visible = visible.Where(t => db.Set<TaskAssignment>().Any(a => a.TaskId == t.Id && a.MembershipId == member.Id));
         }
 
-        List<TaskInfo> tasks = [];
-        foreach (CellTask task in await visible.ToListAsync(ct))
-        {
-            tasks.Add(await DescribeAsync(db, task, ct));
-        }
-
-        return TypedResults.Ok(tasks);
+        List<CellTask> tasks = await visible.ToListAsync(ct);
+        List<Guid> ids = [.. tasks.Select(t => t.Id)];
+        ILookup<Guid, AssignmentInfo> parts = (await db.Set<TaskAssignment>().AsNoTracking().Where(a => ids.Contains(a.TaskId)).ToListAsync(ct))
+            .ToLookup(a => a.TaskId, Info);
+        return TypedResults.Ok(tasks.Select(t => Describe(t, [.. parts[t.Id]])).ToList());
     }
 
     /// <summary>Sets a membership's capability tags (opaque hashes): by an organizer, or by the member for themselves.</summary>
@@ -244,13 +242,14 @@ public static class TaskEndpoints
         return (task, member, null);
     }
 
-    private static async Task<TaskInfo> DescribeAsync(CoordinationDbContext db, CellTask task, CancellationToken ct)
-    {
-        List<AssignmentInfo> assignments = await db.Set<TaskAssignment>().AsNoTracking().Where(a => a.TaskId == task.Id)
-            .Select(a => new AssignmentInfo(a.MembershipId, a.State, a.OfferExpiresAt, a.SealedForAssignee)).ToListAsync(ct);
-        return new TaskInfo(task.Id, task.CellId, task.Risk, TaskPolicy.Split(task.RequiredTags), task.PeopleNeeded, task.Deadline, task.State,
+    private static async Task<TaskInfo> DescribeAsync(CoordinationDbContext db, CellTask task, CancellationToken ct) =>
+        Describe(task, [.. (await db.Set<TaskAssignment>().AsNoTracking().Where(a => a.TaskId == task.Id).ToListAsync(ct)).Select(Info)]);
+
+    private static TaskInfo Describe(CellTask task, List<AssignmentInfo> assignments) =>
+        new(task.Id, task.CellId, task.Risk, TaskPolicy.Split(task.RequiredTags), task.PeopleNeeded, task.Deadline, task.State,
             task.SealedContent, task.ThreadId, task.CreatedBy, assignments);
-    }
+
+    private static AssignmentInfo Info(TaskAssignment a) => new(a.MembershipId, a.State, a.OfferExpiresAt, a.SealedForAssignee);
 }
 
 /// <summary>Expires unanswered offers every <see cref="Interval"/>.</summary>
