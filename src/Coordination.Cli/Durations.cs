@@ -51,4 +51,20 @@ public static class Durations
         result.AddError($"'{token}' is not a duration: write a whole number and a unit, like 90s, 15m, 12h, 7d or 2w.");
         return null;
     }
+
+    /// <summary>A deadline as people type it: a duration from now (<c>7d</c>) or a future date (<c>2026-12-01</c>); else a usage error.</summary>
+    public static DateTimeOffset ParseDue(string when)
+    {
+        if (TryParse(when, out TimeSpan span))
+        {
+            return DateTimeOffset.UtcNow.Add(span);
+        }
+
+        if (DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset date) && date > DateTimeOffset.UtcNow)
+        {
+            return date;
+        }
+
+        throw CliException.Usage($"--due must be a duration like 7d or a future date like 2026-12-01, not '{when}'.");
+    }
 }

@@ -387,9 +387,7 @@ public sealed class CellCommands : ICommandGroup
         async (run, session, cellId) =>
         {
             CellMembershipInfo own = (await session.Cells.GetAsync(cellId, run.CancellationToken).ConfigureAwait(false)).Membership;
-            AppendEntryResponse left = own.Role == MemberRole.Newcomer
-                ? await LeaveAsNewcomerAsync(session, cellId).ConfigureAwait(false)
-                : await session.Cells.RemoveAsync(cellId, own.MembershipId, run.CancellationToken).ConfigureAwait(false);
+            AppendEntryResponse left = await session.Cells.LeaveAsync(cellId, run.CancellationToken).ConfigureAwait(false);
             return new MembershipChangeResult(cellId, own.MembershipId, session.AccountId, "left", CellNames.Of(own.Role), CellNames.Of(own.Ceiling), left.Epoch);
         },
         (console, result) => console.MarkupLineInterpolated($"[green]You left[/] {kind.Noun} {result.CellId.ToString()}. Nothing sent there from now on is encrypted to you."));
@@ -604,31 +602,6 @@ public sealed class CellCommands : ICommandGroup
         }, before);
     }
 
-    /// <summary>
-    /// Leaving as a newcomer. The SDK builds every change on the verified log, which a newcomer may
-    /// not read (403); a newcomer's own leaving is signed on the log head the relay reports instead.
-    /// Nothing is encrypted on the strength of that head, and the relay's verifier still checks the entry.
-    /// </summary>
-    private static async Task<AppendEntryResponse> LeaveAsNewcomerAsync(ClientSession session, Guid cellId)
-    {
-        byte[] key = session.Identity.AccountKey.PublicKey.ToArray();
-        for (int attempt = 0; ; attempt++)
-        {
-            CellInfo info = await session.Api.GetCellAsync(cellId, session.CancellationToken).ConfigureAwait(false);
-            MembershipEntry entry = new(cellId, info.LogLength, info.LogHead, MembershipAction.Remove, info.Membership.MembershipId, session.AccountId, key,
-                info.Membership.Role, info.Membership.Ceiling, session.AccountId, key, []);
-            byte[] body = entry.Encode();
-            try
-            {
-                return await session.Api.AppendMembershipEntryAsync(cellId, new SignedMembershipEntry(body, session.Identity.AccountKey.Sign(body)), session.CancellationToken)
-                    .ConfigureAwait(false);
-            }
-            catch (RelayApiException ex) when (ex.Status == HttpStatusCode.Conflict && attempt < 3)
-            {
-                // Another change landed first; sign again on the new head.
-            }
-        }
-    }
 
     private static void CheckDisplayName(string? displayName)
     {

@@ -117,11 +117,8 @@ internal sealed class ClientSession : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(profile);
+        // LocalMessageStore.Open creates the directory (0700) when it is missing.
         string directory = Path.Combine(profile.Directory, StoreDirectory);
-        if (!OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
 
         LocalMessageStore store;
         try

@@ -418,7 +418,7 @@ public sealed class IntakeCommands : ICommandGroup
                 throw CliException.Usage("--people must be between 1 and 100.");
             }
 
-            DateTimeOffset? deadline = run.GetValue(due) is { } when ? ParseDue(when) : null;
+            DateTimeOffset? deadline = run.GetValue(due) is { } when ? Durations.ParseDue(when) : null;
             TaskRow row = await ClientSession.RunAsync(
                 run,
                 "Sealing and creating the task...",
@@ -622,20 +622,6 @@ public sealed class IntakeCommands : ICommandGroup
         return answers;
     }
 
-    private static DateTimeOffset ParseDue(string when)
-    {
-        if (Durations.TryParse(when, out TimeSpan span))
-        {
-            return DateTimeOffset.UtcNow.Add(span);
-        }
-
-        if (DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset date) && date > DateTimeOffset.UtcNow)
-        {
-            return date;
-        }
-
-        throw CliException.Usage($"--due must be a duration like 7d or a future date like 2026-12-01, not '{when}'.");
-    }
 
     /// <summary>The SDK's refusals that are the user's situation, not a bug: said plainly.</summary>
     private static CliException? Translate(Exception ex) => ex switch

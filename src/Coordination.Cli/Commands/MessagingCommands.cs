@@ -64,8 +64,6 @@ public sealed record ReadResult(Guid? ConversationId, int Received, IReadOnlyLis
 /// </summary>
 public sealed class MessagingCommands : ICommandGroup
 {
-    /// <summary>Where the encrypted history lives inside the profile directory.</summary>
-    public const string HistoryDirectory = ClientSession.StoreDirectory;
 
     public IEnumerable<Command> Build(CliContext context)
     {

@@ -99,7 +99,7 @@ public sealed class TaskCommands : ICommandGroup
             string? details = run.GetValue(body) ?? (from is null ? null : TaskTemplate.In(from.Description, run.GetValue(language)!));
             string[] tags = run.GetValue(needs) is { Length: > 0 } given ? given : [.. from?.RequiredTags ?? []];
             int count = run.GetValue(people) ?? from?.PeopleNeeded ?? 1;
-            DateTimeOffset? deadline = run.GetValue(due) is { } when ? ParseDue(when) : from is { DefaultDeadlineDays: > 0 } ? DateTimeOffset.UtcNow.AddDays(from.DefaultDeadlineDays) : null;
+            DateTimeOffset? deadline = run.GetValue(due) is { } when ? Durations.ParseDue(when) : from is { DefaultDeadlineDays: > 0 } ? DateTimeOffset.UtcNow.AddDays(from.DefaultDeadlineDays) : null;
             if (count is < 1 or > 100)
             {
                 throw CliException.Usage("--people must be between 1 and 100.");
@@ -281,20 +281,6 @@ public sealed class TaskCommands : ICommandGroup
             ?? throw CliException.Usage($"No template '{key}'. There are: {string.Join(", ", templates.Select(t => t.Key))}.");
     }
 
-    private static DateTimeOffset ParseDue(string when)
-    {
-        if (Durations.TryParse(when, out TimeSpan span))
-        {
-            return DateTimeOffset.UtcNow.Add(span);
-        }
-
-        if (DateTimeOffset.TryParse(when, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset date) && date > DateTimeOffset.UtcNow)
-        {
-            return date;
-        }
-
-        throw CliException.Usage($"--due must be a duration like 7d or a future date like 2026-12-01, not '{when}'.");
-    }
 }
 
 /// <summary>Task and assignment states as the CLI prints them.</summary>

@@ -275,7 +275,11 @@ public sealed class CellClient : IConversationTrust
                     $"The membership log of cell {cellId} has {log.Length} entries and no longer contains entry {known.KnownLength - 1} as this device verified it: entries were dropped or rewritten.")));
             }
 
-            _keyring.Set(cellId, known with { KnownLength = log.Length, KnownHead = log.HeadBytes });
+            if (log.Length != known.KnownLength)
+            {
+                // Equal lengths already matched the head above: nothing to rewrite.
+                _keyring.Set(cellId, known with { KnownLength = log.Length, KnownHead = log.HeadBytes });
+            }
         }
 
         return log;
