@@ -41,5 +41,12 @@ public sealed class CellTests(RelayFactory relay) : IClassFixture<RelayFactory>
         await using CellMember late = await CellMember.CreateAsync(relay);
         RelayApiException usedUp = await Assert.ThrowsAsync<RelayApiException>(() => late.Cells.JoinAsync(code, null, None).WaitAsync(TestTimeouts.Default));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, usedUp.Status);
+
+        // At rest and in the log: no cell name or description, display name, message, invite code,
+        // session token or client address.
+        Coordination.Server.Tests.Intake.RelayScan.AssertAbsent(
+            relay,
+            ["Vilnius", "letters and court support", "Letters on Saturday", "I'll bring stamps", code, olga.Device.Api.Token!, mark.Device.Api.Token!, RelayFactory.ClientAddress],
+            []);
     }
 }

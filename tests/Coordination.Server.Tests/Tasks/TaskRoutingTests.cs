@@ -61,11 +61,12 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         RelayApiException notOnIt = await Assert.ThrowsAsync<RelayApiException>(() => network.Boris.Device.Api.ListRecipientDevicesAsync(accepted.ThreadId).WaitAsync(TestTimeouts.Default));
         Assert.Equal(HttpStatusCode.NotFound, notOnIt.Status);
 
-        // No task title or description at rest.
-        byte[] storage = relay.ReadStorage();
-        Assert.True(storage.AsSpan().IndexOf("Speak at the fundraiser"u8) < 0);
-        Assert.True(storage.AsSpan().IndexOf("detention centre"u8) < 0);
-        Assert.True(storage.AsSpan().IndexOf("public-name"u8) < 0);
+        // No task title or description, tag name, thread message, token or client address at rest or in the log.
+        Coordination.Server.Tests.Intake.RelayScan.AssertAbsent(
+            relay,
+            ["Speak at the fundraiser", "Public, under your name", "Carry a parcel to the detention centre", "public-name", "in-country", "Slides ready",
+                network.Olga.Device.Api.Token!, network.Anna.Device.Api.Token!, RelayFactory.ClientAddress],
+            []);
     }
 
     [Fact]
