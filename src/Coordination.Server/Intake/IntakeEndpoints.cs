@@ -305,7 +305,7 @@ public static class IntakeEndpoints
         }
 
         byte[] lookupId = await receipts.LookupIdAsync(request.ReceiptLookupSecret, ct);
-        (long? expiresAt, ProblemHttpResult? full) = await StoreAsync(db, intake, request.SealedReport, lookupId, clock, metrics, ct);
+        (long? expiresAt, ProblemHttpResult? full) = await StoreAsync(db, intake, request.SealedReport, lookupId, Today(clock), metrics, ct);
         return expiresAt is null ? full! : TypedResults.Created((string?)null, new ReportAccepted(expiresAt.Value));
     }
 
@@ -340,7 +340,7 @@ public static class IntakeEndpoints
             return refused!;
         }
 
-        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, flow!, request.Language, answers!, receipts, clock, metrics, ct);
+        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, flow!, request.Language, answers!, receipts, today, metrics, ct);
         return receipt is null ? problem! : TypedResults.Created((string?)null, new ReceiptIssued(receipt, expiresAt!.Value));
     }
 
@@ -405,7 +405,7 @@ public static class IntakeEndpoints
             return Problems.NotFound(NoSuchIntake);
         }
 
-        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, conversation.Flow, conversation.Language, step.Answers!, receipts, clock, metrics, ct);
+        (string? receipt, long? expiresAt, ProblemHttpResult? problem) = await SealAndStoreAsync(db, intake, conversation.Flow, conversation.Language, step.Answers!, receipts, Today(clock), metrics, ct);
         if (receipt is null)
         {
             return problem!;
@@ -519,10 +519,10 @@ public static class IntakeEndpoints
     /// <summary>Makes the receipt, seals the assembled report into the intake's public key and stores it.</summary>
     private static async Task<(string? Receipt, long? ExpiresAt, ProblemHttpResult? Problem)> SealAndStoreAsync(
         CoordinationDbContext db, CellIntake intake, IntakeFlow flow, string language, IReadOnlyList<KeyValuePair<string, string>> answers,
-        ReceiptLookup receipts, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
+        ReceiptLookup receipts, DateOnly today, RelayMetrics metrics, CancellationToken ct)
     {
         string receipt = ReceiptPhrase.Generate();
-        byte[]? sealedReport = ReportAssembly.Seal(flow, language, answers, receipt, Today(clock), intake.PublicKey);
+        byte[]? sealedReport = ReportAssembly.Seal(flow, language, answers, receipt, today, intake.PublicKey);
         if (sealedReport is null)
         {
             return (null, null, Problems.BadRequest($"The answers do not fit in one report ({IntakeLimits.MaxPaddedReportBytes / 1024} KiB); shorten them."));
@@ -539,20 +539,24 @@ public static class IntakeEndpoints
             CryptographicOperations.ZeroMemory(secret);
         }
 
-        (long? expiresAt, ProblemHttpResult? problem) = await StoreAsync(db, intake, sealedReport, lookupId, clock, metrics, ct);
+        (long? expiresAt, ProblemHttpResult? problem) = await StoreAsync(db, intake, sealedReport, lookupId, today, metrics, ct);
         return expiresAt is null ? (null, null, problem) : (receipt, expiresAt, null);
     }
 
-    /// <summary>Stores a sealed report with the day it arrived; it expires at a day boundary, the intake's retention later.</summary>
+    /// <summary>
+    /// Stores a sealed report with the day it arrived (<paramref name="today"/>, read once per
+    /// request, so the stored day and the day sealed inside agree across midnight); it expires at a
+    /// day boundary, the intake's retention later.
+    /// </summary>
     private static async Task<(long? ExpiresAt, ProblemHttpResult? Problem)> StoreAsync(
-        CoordinationDbContext db, CellIntake intake, byte[] sealedReport, byte[] lookupId, TimeProvider clock, RelayMetrics metrics, CancellationToken ct)
+        CoordinationDbContext db, CellIntake intake, byte[] sealedReport, byte[] lookupId, DateOnly today, RelayMetrics metrics, CancellationToken ct)
     {
         if (await db.Set<IntakeReport>().CountAsync(r => r.IntakeId == intake.Id, ct) >= IntakeLimits.MaxReportsPerIntake)
         {
             return (null, Problems.ServiceUnavailable("This intake's inbox is full; try again later."));
         }
 
-        long receivedOn = new DateTimeOffset(Today(clock).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
+        long receivedOn = new DateTimeOffset(today.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
         long expiresAt = receivedOn + (long)TimeSpan.FromDays(intake.RetentionDays).TotalMilliseconds;
         db.Set<IntakeReport>().Add(new IntakeReport
         {
