@@ -110,3 +110,31 @@ require_chromium() {
   die "Chromium is not installed at $chromium and could not be installed automatically. Run:
   sudo apt-get update && sudo apt-get install -y chromium"
 }
+
+# Prints the directory of the newest PostgreSQL server binaries installed from Debian
+# (/usr/lib/postgresql/<version>/bin, with initdb, pg_ctl, postgres and psql); returns 1 if none.
+postgres_bin_dir() {
+  local dir found=""
+  while IFS= read -r dir; do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ] && [ -x "$dir/psql" ]; then
+      found="$dir"
+    fi
+  done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+  [ -n "$found" ] || return 1
+  echo "$found"
+}
+
+# Debian's PostgreSQL server for the PostgreSQL test pass (scripts/postgres-instance.sh). Only its
+# binaries are used: the tests run a throwaway instance of their own, never the Debian cluster.
+# Sets POSTGRES_BIN to the binaries' directory.
+require_postgres() {
+  if POSTGRES_BIN="$(postgres_bin_dir)"; then
+    return 0
+  fi
+  echo "PostgreSQL is missing (needed by the PostgreSQL test pass); installing postgresql with apt-get..." >&2
+  if apt_install postgresql && POSTGRES_BIN="$(postgres_bin_dir)"; then
+    return 0
+  fi
+  die "PostgreSQL is not installed and could not be installed automatically. Run:
+  sudo apt-get update && sudo apt-get install -y postgresql"
+}

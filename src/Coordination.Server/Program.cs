@@ -1,5 +1,6 @@
 using Coordination.Server.Auth;
 using Coordination.Server.Cells;
+using Coordination.Server.Cluster;
 using Coordination.Server.Events;
 using Coordination.Server.Health;
 using Coordination.Server.Hosting;
@@ -20,6 +21,7 @@ builder.AddProblemResponses();
 builder.AddOperations();
 builder.AddInputLimits();
 builder.AddCoordinationDatabase();
+builder.AddCluster();
 builder.AddDeviceAuthentication();
 builder.AddIdentity();
 builder.AddRelay();

@@ -7,13 +7,17 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Coordination.Testing;
 
 /// <summary>
 /// The real server on a real Kestrel port (127.0.0.1, chosen by the OS) with a real SQLite file in
-/// a fresh directory. Everything it logs is captured so tests can scan it. Clients connect from
-/// 127.0.0.3, so "the client's address" is distinct from the server's own in every scan.
+/// a fresh directory, or, when <c>COORDINATION_TEST_POSTGRES</c> names a PostgreSQL server (the
+/// test command starts a throwaway one), a fresh database there. Everything it logs is captured so
+/// tests can scan it. Clients connect from 127.0.0.3, so "the client's address" is distinct from
+/// the server's own in every scan.
 /// </summary>
 public class RelayFactory : WebApplicationFactory<Program>
 {
@@ -48,8 +52,31 @@ public class RelayFactory : WebApplicationFactory<Program>
             _settings[key] = value;
         }
 
+        if (TestDatabase.PostgresAdmin is { } admin)
+        {
+            PostgresDatabase = "coord_" + Guid.NewGuid().ToString("N");
+            using (NpgsqlConnection connection = new(admin))
+            {
+                connection.Open();
+                using NpgsqlCommand create = new($"CREATE DATABASE \"{PostgresDatabase}\"", connection);
+                create.ExecuteNonQuery();
+            }
+
+            PostgresConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = PostgresDatabase, Pooling = false }.ConnectionString;
+            _settings["Database:Provider"] = "Postgres";
+            _settings["ConnectionStrings:Coordination"] = new NpgsqlConnectionStringBuilder(admin) { Database = PostgresDatabase, MaxPoolSize = 20 }.ConnectionString;
+        }
+
         UseKestrel(0);
     }
+
+    /// <summary>True when this relay runs on PostgreSQL rather than SQLite.</summary>
+    public static bool OnPostgres => TestDatabase.PostgresAdmin is not null;
+
+    /// <summary>The relay's PostgreSQL database (null on SQLite).</summary>
+    public string? PostgresDatabase { get; }
+
+    private string? PostgresConnectionString { get; }
 
     public string DataDirectory { get; }
 
@@ -95,8 +122,14 @@ public class RelayFactory : WebApplicationFactory<Program>
         return new HttpClient(handler) { BaseAddress = ServerAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
 
+    /// <summary>The SQLite file, read-only (SQLite-only tests; see <see cref="Query"/> for both providers).</summary>
     public SqliteConnection OpenDatabase()
     {
+        if (OnPostgres)
+        {
+            throw new InvalidOperationException("This relay runs on PostgreSQL; use Query, Count or Tamper.");
+        }
+
         SqliteConnection connection = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         return connection;
@@ -104,24 +137,44 @@ public class RelayFactory : WebApplicationFactory<Program>
 
     /// <summary>
     /// Changes the database behind the relay's back, as someone who seized the server could: for
-    /// tamper tests. Parameters are named <c>$0</c>, <c>$1</c>, ...; Guids are stored as upper-case text.
+    /// tamper tests. SQL in SQLite's spelling (unquoted table and column names); parameters are
+    /// named <c>$0</c>, <c>$1</c>, ...; on SQLite Guids are stored as upper-case text.
     /// </summary>
     public int Tamper(string sql, params object[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        using SqliteConnection connection = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        for (int i = 0; i < args.Length; i++)
+        if (PostgresConnectionString is { } postgres)
         {
-            command.Parameters.AddWithValue("$" + i, args[i] is Guid g ? g.ToString().ToUpperInvariant() : args[i]);
+            using NpgsqlConnection connection = new(postgres);
+            connection.Open();
+            using NpgsqlCommand command = PostgresCommand(connection, sql, args);
+            return command.ExecuteNonQuery();
         }
 
-        return command.ExecuteNonQuery();
+        using SqliteConnection sqlite = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+        sqlite.Open();
+        using SqliteCommand sqliteCommand = SqliteCommand(sqlite, sql, args);
+        return sqliteCommand.ExecuteNonQuery();
     }
 
-    /// <summary>A file the running relay may hold open (the database, its -wal and -shm), read without disturbing it.</summary>
+    /// <summary>Rows of a query on either provider (SQL as for <see cref="Tamper"/>).</summary>
+    public List<object?[]> Query(string sql, params object[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (PostgresConnectionString is { } postgres)
+        {
+            using NpgsqlConnection connection = new(postgres);
+            connection.Open();
+            using NpgsqlCommand command = PostgresCommand(connection, sql, args);
+            return ReadAll(command);
+        }
+
+        using SqliteConnection sqlite = OpenDatabase();
+        using SqliteCommand sqliteCommand = SqliteCommand(sqlite, sql, args);
+        return ReadAll(sqliteCommand);
+    }
+
+    /// <summary>A database file the running relay may hold open, read without disturbing it.</summary>
     public static byte[] ReadShared(string path)
     {
         using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -130,16 +183,94 @@ public class RelayFactory : WebApplicationFactory<Program>
         return copy.ToArray();
     }
 
-    /// <summary>The database file followed by its -wal and -shm files where they exist: everything at rest, for canary scans.</summary>
-    public byte[] ReadStorage() =>
-        [.. ReadShared(DatabasePath), .. s_sideFiles.Where(suffix => File.Exists(DatabasePath + suffix)).SelectMany(suffix => ReadShared(DatabasePath + suffix))];
-
-    public long Count(string sql)
+    /// <summary>
+    /// Everything at rest, for canary scans. SQLite: the database file and its -wal and -shm files.
+    /// PostgreSQL: this database's files and the server's write-ahead log (after a checkpoint, so
+    /// what is in shared memory is on disk too).
+    /// </summary>
+    public byte[] ReadStorage()
     {
-        using SqliteConnection connection = OpenDatabase();
-        using SqliteCommand command = connection.CreateCommand();
+        if (PostgresConnectionString is { } postgres)
+        {
+            string data = TestDatabase.PostgresDataDirectory ?? throw new InvalidOperationException("COORDINATION_TEST_POSTGRES_DATA is not set.");
+            long oid;
+            using (NpgsqlConnection connection = new(postgres))
+            {
+                connection.Open();
+                using NpgsqlCommand checkpoint = new("CHECKPOINT", connection);
+                try
+                {
+                    checkpoint.ExecuteNonQuery();
+                }
+                catch (PostgresException)
+                {
+                    // CHECKPOINT needs pg_checkpoint (PostgreSQL 15+) or superuser; the WAL holds every commit anyway.
+                }
+
+                using NpgsqlCommand query = new("SELECT oid FROM pg_database WHERE datname = current_database()", connection);
+                oid = Convert.ToInt64(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            using MemoryStream all = new();
+            foreach (string directory in new[] { Path.Combine(data, "base", oid.ToString(System.Globalization.CultureInfo.InvariantCulture)), Path.Combine(data, "pg_wal") })
+            {
+                foreach (string file in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
+                {
+                    try
+                    {
+                        all.Write(ReadShared(file));
+                    }
+                    catch (Exception ex) when (ex is FileNotFoundException or UnauthorizedAccessException)
+                    {
+                        // Recycled or renamed while scanning.
+                    }
+                }
+            }
+
+            return all.ToArray();
+        }
+
+        return [.. ReadShared(DatabasePath), .. s_sideFiles.Where(suffix => File.Exists(DatabasePath + suffix)).SelectMany(suffix => ReadShared(DatabasePath + suffix))];
+    }
+
+    public long Count(string sql, params object[] args) =>
+        Query(sql, args) is [[var value, ..], ..] ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    private static SqliteCommand SqliteCommand(SqliteConnection connection, string sql, object[] args)
+    {
+        SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
+        for (int i = 0; i < args.Length; i++)
+        {
+            command.Parameters.AddWithValue("$" + i, args[i] is Guid g ? g.ToString().ToUpperInvariant() : args[i]);
+        }
+
+        return command;
+    }
+
+    private static NpgsqlCommand PostgresCommand(NpgsqlConnection connection, string sql, object[] args)
+    {
+        NpgsqlCommand command = new(TestDatabase.ToPostgres(sql), connection);
+        for (int i = 0; i < args.Length; i++)
+        {
+            command.Parameters.AddWithValue("p" + i, args[i]);
+        }
+
+        return command;
+    }
+
+    private static List<object?[]> ReadAll(System.Data.Common.DbCommand command)
+    {
+        using System.Data.Common.DbDataReader reader = command.ExecuteReader();
+        List<object?[]> rows = [];
+        while (reader.Read())
+        {
+            object?[] row = new object?[reader.FieldCount];
+            reader.GetValues(row!);
+            rows.Add([.. row.Select(v => v is DBNull ? null : v)]);
+        }
+
+        return rows;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -166,6 +297,21 @@ public class RelayFactory : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        if (PostgresDatabase is not null && TestDatabase.PostgresAdmin is { } admin)
+        {
+            try
+            {
+                using NpgsqlConnection connection = new(admin);
+                connection.Open();
+                using NpgsqlCommand drop = new($"DROP DATABASE IF EXISTS \"{PostgresDatabase}\" WITH (FORCE)", connection);
+                drop.ExecuteNonQuery();
+            }
+            catch (NpgsqlException)
+            {
+                // The instance is thrown away after the run anyway.
+            }
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
@@ -219,4 +365,73 @@ public sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILog
 public static class TestTimeouts
 {
     public static TimeSpan Default { get; } = TimeSpan.FromSeconds(20);
+}
+
+/// <summary>Which database the tests run on, from the environment the test command sets.</summary>
+public static partial class TestDatabase
+{
+    /// <summary>A connection string to the throwaway PostgreSQL server's maintenance database, or null (SQLite).</summary>
+    public static string? PostgresAdmin { get; } = Environment.GetEnvironmentVariable("COORDINATION_TEST_POSTGRES") is { Length: > 0 } value ? value : null;
+
+    /// <summary>The throwaway server's data directory, for canary scans of its files.</summary>
+    public static string? PostgresDataDirectory { get; } = Environment.GetEnvironmentVariable("COORDINATION_TEST_POSTGRES_DATA");
+
+    private static readonly Lazy<HashSet<string>> s_identifiers = new(() =>
+    {
+        using Coordination.Server.Persistence.PostgresCoordinationDbContext db = new(
+            new Microsoft.EntityFrameworkCore.DbContextOptionsBuilder<Coordination.Server.Persistence.PostgresCoordinationDbContext>()
+                .UseNpgsql("Host=127.0.0.1").Options);
+        HashSet<string> names = new(StringComparer.Ordinal);
+        foreach (Microsoft.EntityFrameworkCore.Metadata.IEntityType entity in db.Model.GetEntityTypes())
+        {
+            names.Add(entity.GetTableName()!);
+            foreach (Microsoft.EntityFrameworkCore.Metadata.IProperty property in entity.GetProperties())
+            {
+                names.Add(property.GetColumnName());
+            }
+        }
+
+        return names;
+    });
+
+    /// <summary>
+    /// SQL written for SQLite (unquoted names, <c>$0</c> parameters) in PostgreSQL's spelling: the
+    /// model's table and column names quoted (they are mixed case there), parameters <c>@p0</c>.
+    /// </summary>
+    public static string ToPostgres(string sql)
+    {
+        ArgumentNullException.ThrowIfNull(sql);
+        string quoted = Identifier().Replace(sql, m => s_identifiers.Value.Contains(m.Value) ? $"\"{m.Value}\"" : m.Value);
+        return Parameter().Replace(quoted, m => "@p" + m.Groups[1].Value);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?<![\"\\w'])[A-Za-z_][A-Za-z0-9_]*(?![\"\\w'])")]
+    private static partial System.Text.RegularExpressions.Regex Identifier();
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\$([0-9]+)")]
+    private static partial System.Text.RegularExpressions.Regex Parameter();
+}
+
+/// <summary>A test of something only SQLite has (its file, pragmas, secure_delete): skipped on PostgreSQL.</summary>
+public sealed class SqliteFactAttribute : Xunit.FactAttribute
+{
+    public SqliteFactAttribute()
+    {
+        if (RelayFactory.OnPostgres)
+        {
+            Skip = "SQLite only: this run is on PostgreSQL.";
+        }
+    }
+}
+
+/// <summary>A test that needs the throwaway PostgreSQL server the test command starts: skipped without it.</summary>
+public sealed class PostgresFactAttribute : Xunit.FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (!RelayFactory.OnPostgres)
+        {
+            Skip = "Needs PostgreSQL (COORDINATION_TEST_POSTGRES, set by run-tests.sh for its PostgreSQL pass).";
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Collections.Concurrent;
 using Coordination.Crypto;
 using Coordination.Protocol;
+using Coordination.Server.Cluster;
 using Coordination.Server.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,7 +12,7 @@ namespace Coordination.Server.Auth;
 /// Session tokens: 32 random bytes given to the device once; the database and the cache hold only
 /// BLAKE2b-256 of the token. Revoking a device drops its sessions from both at once.
 /// </summary>
-public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock)
+public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock, NodeSignals signals)
 {
     private const int MaxCached = 200_000;
 
@@ -97,8 +98,28 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
 
         byte[] hash = HashToken(raw);
         _cache.TryRemove(Convert.ToHexString(hash), out _);
-        await db.Sessions.Where(s => s.TokenHash == hash).ExecuteDeleteAsync(ct);
+        Guid? deviceId = await db.Sessions.Where(s => s.TokenHash == hash).Select(s => (Guid?)s.DeviceId).FirstOrDefaultAsync(ct);
+        if (deviceId is { } device && await db.Sessions.Where(s => s.TokenHash == hash).ExecuteDeleteAsync(ct) > 0)
+        {
+            // Other nodes may have this session cached; they drop the device's cached sessions.
+            await signals.PublishAsync(db, new RelaySignal.SessionEnded(signals.NodeId, device), ct);
+        }
     }
+
+    /// <summary>Drops the device's cached sessions (another node ended one); the others are read again from the database.</summary>
+    public void DropCached(Guid deviceId)
+    {
+        foreach (KeyValuePair<string, DevicePrincipal> entry in _cache)
+        {
+            if (entry.Value.DeviceId == deviceId)
+            {
+                _cache.TryRemove(entry);
+            }
+        }
+    }
+
+    /// <summary>Drops every cached session (this node may have missed another node's changes).</summary>
+    public void DropAllCached() => _cache.Clear();
 
     /// <summary>
     /// Refuses every token of a revoked device from now on and drops its cached sessions (the

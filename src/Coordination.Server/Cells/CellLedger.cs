@@ -91,6 +91,10 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
         await gate.WaitAsync(ct);
         try
         {
+            // The log is read, checked and extended in one transaction that holds the cell's lock, so
+            // two relay nodes cannot both append entry N (on SQLite the write transaction suffices).
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await db.Database.LockAsync(cellId, ct);
             Cell? cell = await db.Set<Cell>().FirstOrDefaultAsync(c => c.Id == cellId, ct);
             if (cell is null)
             {
@@ -111,7 +115,6 @@ public sealed class CellLedger(ConversationMembership conversations, DeviceRevoc
                 return (null, new CellRefusal(status, $"The membership entry was refused: {error}."));
             }
 
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             try
             {
                 await ApplyAsync(db, cell, entry!, invite, displayName, ct);

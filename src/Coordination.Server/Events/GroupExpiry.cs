@@ -67,6 +67,8 @@ public sealed partial class GroupExpiry(IServiceScopeFactory scopes, RelayOption
         {
             try
             {
+                // Every relay node sweeps; the group's lock makes one of them do it.
+                await db.Database.LockAsync(group.Id, ct);
                 // The group's own conversation, its announcements (cells only) and its tasks' threads.
                 List<Guid> conversations = [group.Id, .. await db.Set<CellTask>().Where(t => t.CellId == group.Id).Select(t => t.ThreadId).ToListAsync(ct)];
                 if (group.AnnouncementsId is { } announcements)

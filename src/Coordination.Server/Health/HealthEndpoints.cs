@@ -1,4 +1,5 @@
 using Coordination.Crypto;
+using Coordination.Server.Cluster;
 using Coordination.Server.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -16,9 +17,11 @@ public static class HealthEndpoints
     }
 
     /// <summary>Reveals nothing about users: liveness, database status and the crypto library version.</summary>
-    public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealth(CoordinationDbContext db, CancellationToken ct)
+    /// <remarks>With several nodes, a node whose listener for the other nodes is down is degraded too.</remarks>
+    public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealth(CoordinationDbContext db, IServiceProvider services, CancellationToken ct)
     {
-        bool database = await db.Database.CanConnectAsync(ct);
+        NodeSignalListener? listener = services.GetService<NodeSignalListener>();
+        bool database = await db.Database.CanConnectAsync(ct) && listener is not { Listening: false };
         HealthReport report = new(database ? "ok" : "degraded", database ? "ok" : "unavailable", Sodium.VersionString);
         return database ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

@@ -1,4 +1,5 @@
 using Coordination.Server.Auth;
+using Coordination.Server.Cluster;
 using Coordination.Server.Persistence;
 using Coordination.Server.Relay;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,7 @@ namespace Coordination.Server.Identity;
 /// connections aborted, and its delivery cursors dropped so it no longer holds back deletion of
 /// envelopes the other devices have acknowledged.
 /// </summary>
-public sealed class DeviceRevocation(SessionStore sessions, ConnectionRegistry registry, RelayWriter writer)
+public sealed class DeviceRevocation(SessionStore sessions, ConnectionRegistry registry, RelayWriter writer, NodeSignals signals)
 {
     /// <param name="insideTransaction">
     /// The caller holds an open write transaction (a burn): the deletion sweep is left to the
@@ -25,6 +26,8 @@ public sealed class DeviceRevocation(SessionStore sessions, ConnectionRegistry r
         await db.Devices.Where(d => d.Id == deviceId).ExecuteUpdateAsync(s => s.SetProperty(d => d.Revoked, true), ct);
         await db.Sessions.Where(s => s.DeviceId == deviceId).ExecuteDeleteAsync(ct);
         await db.DeliveryCursors.Where(c => c.DeviceId == deviceId).ExecuteDeleteAsync(ct);
+        // Every other node cuts the device off too, when this commits (in the caller's transaction, if any).
+        await signals.PublishAsync(db, new RelaySignal.DeviceRevoked(signals.NodeId, deviceId), ct);
         registry.Revoke(deviceId);
         if (!insideTransaction)
         {

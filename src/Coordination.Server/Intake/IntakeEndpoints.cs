@@ -219,7 +219,8 @@ public static class IntakeEndpoints
             return Problems.Conflict($"This report has {IntakeLimits.MaxRepliesPerReport} replies, the most the relay keeps for one report.");
         }
 
-        IntakeReply reply = new() { Id = Guid.NewGuid(), ReportId = reportId, Sealed = sealedReply, ExpiresAt = report.ExpiresAt };
+        // Time-ordered ids, so PostgreSQL (which has no rowid) returns replies in the order written.
+        IntakeReply reply = new() { Id = Guid.CreateVersion7(clock.GetUtcNow()), ReportId = reportId, Sealed = sealedReply, ExpiresAt = report.ExpiresAt };
         db.Set<IntakeReply>().Add(reply);
         try
         {
@@ -441,10 +442,13 @@ public static class IntakeEndpoints
         List<SealedReply> replies = [];
         foreach (Guid report in reports)
         {
-            // In the order they were written (rowid), which the reporter reads them in.
-            List<IntakeReply> written = await db.Set<IntakeReply>()
-                .FromSql($"SELECT * FROM \"IntakeReplies\" WHERE \"ReportId\" = {report} ORDER BY rowid")
-                .AsNoTracking().ToListAsync(ct);
+            // In the order they were written, which the reporter reads them in: SQLite's rowid, or
+            // on PostgreSQL the time-ordered reply id.
+            List<IntakeReply> written = db.Database.IsSqlite()
+                ? await db.Set<IntakeReply>()
+                    .FromSql($"SELECT * FROM \"IntakeReplies\" WHERE \"ReportId\" = {report} ORDER BY rowid")
+                    .AsNoTracking().ToListAsync(ct)
+                : await db.Set<IntakeReply>().AsNoTracking().Where(r => r.ReportId == report).OrderBy(r => r.Id).ToListAsync(ct);
             replies.AddRange(written.Where(r => r.ExpiresAt > now).Select(r => new SealedReply(r.Id, r.Sealed, r.ExpiresAt)));
         }
 

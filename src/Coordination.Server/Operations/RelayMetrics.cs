@@ -43,6 +43,8 @@ public sealed class RelayMetrics
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _commitDuration;
     private readonly Counter<long> _batchRetries;
+    private readonly Counter<long> _databaseRetries;
+    private readonly Counter<long> _nodeSignals;
     private readonly Counter<long> _envelopesDeleted;
     private readonly Counter<long> _liveDeliveries;
     private readonly Counter<long> _liveDeliveryFailures;
@@ -77,7 +79,11 @@ public sealed class RelayMetrics
             "Time to commit one batch: the transaction, its fsync and a WAL checkpoint when one is due.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = s_secondsBuckets });
         _batchRetries = Meter.CreateCounter<long>("coordination.relay.batch_retries", "{batch}",
-            "Batches whose transaction failed with a SQLite error and were retried one operation at a time.");
+            "Batches whose transaction failed with a database error and were retried one operation at a time.");
+        _databaseRetries = Meter.CreateCounter<long>("coordination.relay.database_retries", "{attempt}",
+            "Batches committed again after the database connection failed (a PostgreSQL restart, a network cut).");
+        _nodeSignals = Meter.CreateCounter<long>("coordination.cluster.signals", "{signal}",
+            "Notifications between relay nodes, by direction (sent, received).");
         _envelopesDeleted = Meter.CreateCounter<long>("coordination.relay.envelopes_deleted", "{envelope}",
             "Envelopes deleted by sweeps because every device acknowledged them or they expired.");
         _liveDeliveries = Meter.CreateCounter<long>("coordination.live.deliveries", "{envelope}",
@@ -149,6 +155,11 @@ public sealed class RelayMetrics
     }
 
     public void BatchRetried() => _batchRetries.Add(1);
+
+    public void DatabaseRetried() => _databaseRetries.Add(1);
+
+    public void NodeSignal(bool received) =>
+        _nodeSignals.Add(1, new KeyValuePair<string, object?>("direction", received ? "received" : "sent"));
 
     public void EnvelopesDeleted(int count)
     {

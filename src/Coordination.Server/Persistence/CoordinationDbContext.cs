@@ -4,7 +4,8 @@ namespace Coordination.Server.Persistence;
 
 /// <summary>
 /// The one EF Core model. Each database provider has a thin subclass that owns its hand-written
-/// migrations (there is no design-time tooling): <see cref="SqliteCoordinationDbContext"/>.
+/// migrations (there is no design-time tooling): <see cref="SqliteCoordinationDbContext"/> and
+/// <see cref="PostgresCoordinationDbContext"/>.
 /// </summary>
 public abstract class CoordinationDbContext(DbContextOptions options) : DbContext(options)
 {
@@ -35,3 +36,6 @@ public abstract class CoordinationDbContext(DbContextOptions options) : DbContex
 
 /// <summary>The SQLite provider's context; its migrations are in Persistence/Migrations/Sqlite.</summary>
 public sealed class SqliteCoordinationDbContext(DbContextOptions<SqliteCoordinationDbContext> options) : CoordinationDbContext(options);
+
+/// <summary>The PostgreSQL provider's context; its migrations are in Persistence/Migrations/Postgres.</summary>
+public sealed class PostgresCoordinationDbContext(DbContextOptions<PostgresCoordinationDbContext> options) : CoordinationDbContext(options);

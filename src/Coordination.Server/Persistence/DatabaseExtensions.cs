@@ -1,13 +1,36 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
 
 namespace Coordination.Server.Persistence;
 
-/// <summary>Where the database lives. <c>Storage:DataDirectory</c>, default <c>./data</c>.</summary>
+/// <summary>Which database holds the relay's state (<c>Database:Provider</c>).</summary>
+public enum DatabaseProvider
+{
+    /// <summary>One file under <c>Storage:DataDirectory</c>; one relay node.</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL server (<c>ConnectionStrings:Coordination</c>); any number of relay nodes.</summary>
+    Postgres,
+}
+
+/// <summary>
+/// Where the database lives: <c>Database:Provider</c> (default <c>Sqlite</c>),
+/// <c>Storage:DataDirectory</c> (default <c>./data</c>; the SQLite file and the intake pepper file)
+/// and, for PostgreSQL, <c>ConnectionStrings:Coordination</c>.
+/// </summary>
 public sealed class StorageOptions
 {
     public string DataDirectory { get; set; } = "data";
+
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>The Npgsql connection string when <see cref="Provider"/> is PostgreSQL.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public bool IsPostgres => Provider == DatabaseProvider.Postgres;
 
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, "coordination.db"));
 
@@ -19,14 +42,66 @@ public sealed class StorageOptions
         ForeignKeys = true,
         DefaultTimeout = 30,
     }.ToString();
+
+    /// <summary>Reads the three settings; a provider name that is not known, or PostgreSQL without a connection string, stops the start.</summary>
+    public static StorageOptions From(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        StorageOptions storage = configuration.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+        string? provider = configuration["Database:Provider"];
+        if (!string.IsNullOrWhiteSpace(provider))
+        {
+            storage.Provider = provider.Trim().ToUpperInvariant() switch
+            {
+                "SQLITE" => DatabaseProvider.Sqlite,
+                "POSTGRES" or "POSTGRESQL" => DatabaseProvider.Postgres,
+                _ => throw new InvalidOperationException($"Database:Provider '{provider}' is not known; use Sqlite or Postgres."),
+            };
+        }
+
+        if (storage.IsPostgres)
+        {
+            storage.PostgresConnectionString = configuration.GetConnectionString("Coordination");
+            if (string.IsNullOrWhiteSpace(storage.PostgresConnectionString))
+            {
+                throw new InvalidOperationException("Database:Provider is Postgres but ConnectionStrings:Coordination is not set.");
+            }
+
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(storage.PostgresConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                // The message names the bad keyword, never the connection string (it may hold a password).
+                throw new InvalidOperationException($"ConnectionStrings:Coordination is not a valid PostgreSQL connection string: {ex.Message}", ex);
+            }
+        }
+
+        return storage;
+    }
 }
 
 public static class DatabaseExtensions
 {
     public static WebApplicationBuilder AddCoordinationDatabase(this WebApplicationBuilder builder)
     {
-        StorageOptions storage = builder.Configuration.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+        ArgumentNullException.ThrowIfNull(builder);
+        StorageOptions storage = StorageOptions.From(builder.Configuration);
         builder.Services.AddSingleton(storage);
+        if (storage.IsPostgres)
+        {
+            NpgsqlDataSource dataSource = PostgresDataSource.Create(storage.PostgresConnectionString!);
+            builder.Services.AddSingleton(dataSource);
+            builder.Services.AddSingleton<DbDataSource>(dataSource);
+            builder.Services.AddDbContext<CoordinationDbContext, PostgresCoordinationDbContext>(options => options
+                .UseNpgsql(dataSource)
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning)),
+                optionsLifetime: ServiceLifetime.Singleton);
+            return builder;
+        }
+
+        builder.Services.AddSingleton<DbDataSource>(new SqliteDataSource(storage.SqliteConnectionString));
         builder.Services.AddDbContext<CoordinationDbContext, SqliteCoordinationDbContext>(options => options
             .UseSqlite(storage.SqliteConnectionString)
             .AddInterceptors(new SqlitePragmaInterceptor())
@@ -38,13 +113,19 @@ public static class DatabaseExtensions
         return builder;
     }
 
-    /// <summary>Creates the data directory and the database, switches it to WAL and applies every migration.</summary>
+    /// <summary>
+    /// Applies every migration. SQLite: creates the data directory and the file privately and
+    /// switches it to WAL. PostgreSQL: the database must exist; several nodes starting at once are
+    /// serialized by EF Core's migration lock.
+    /// </summary>
     public static WebApplication MigrateDatabase(this WebApplication app)
     {
+        ArgumentNullException.ThrowIfNull(app);
         StorageOptions storage = app.Services.GetRequiredService<StorageOptions>();
-        CreatePrivately(storage.DatabasePath);
-        using (SqliteConnection connection = new(storage.SqliteConnectionString))
+        if (!storage.IsPostgres)
         {
+            CreatePrivately(storage.DatabasePath);
+            using SqliteConnection connection = new(storage.SqliteConnectionString);
             connection.Open();
             SqlitePragmas.EnableWal(connection);
         }
@@ -124,5 +205,33 @@ internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
             command.CommandText = SqlitePragmas.PerConnection;
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+}
+
+/// <summary>A data source for SQLite, so the relay's own connections are opened the same way for both providers.</summary>
+internal sealed class SqliteDataSource(string connectionString) : DbDataSource
+{
+    public override string ConnectionString => connectionString;
+
+    protected override DbConnection CreateDbConnection() => new SqliteConnection(connectionString);
+}
+
+/// <summary>How the relay talks to PostgreSQL.</summary>
+public static class PostgresDataSource
+{
+    public static NpgsqlDataSource Create(string connectionString)
+    {
+        NpgsqlDataSourceBuilder builder = new(connectionString);
+        NpgsqlConnectionStringBuilder settings = builder.ConnectionStringBuilder;
+        // The writer runs the same few statements for every batch: let Npgsql prepare them.
+        if (settings.MaxAutoPrepare == 0)
+        {
+            settings.MaxAutoPrepare = 32;
+        }
+
+        // Errors never carry parameter values (ciphertext, keys) into exceptions or logs.
+        settings.IncludeErrorDetail = false;
+        settings.ApplicationName ??= "coordination-relay";
+        return builder.Build();
     }
 }

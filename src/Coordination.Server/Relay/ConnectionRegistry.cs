@@ -36,6 +36,16 @@ public sealed class ConnectionRegistry
 
     public bool IsRevoked(Guid deviceId) => _revokedDevices.ContainsKey(deviceId);
 
+    /// <summary>Closes every open connection; their clients reconnect and fetch what they missed.</summary>
+    public void AbortAll()
+    {
+        foreach (Connection connection in _connections.Values)
+        {
+            connection.Context.Abort();
+            _connections.TryRemove(connection.ConnectionId, out _);
+        }
+    }
+
     /// <summary>Marks the device revoked and aborts every open connection it has.</summary>
     public int Revoke(Guid deviceId)
     {

@@ -26,6 +26,9 @@ public sealed class ConversationDirectory(IServiceScopeFactory scopes)
         return entry is not null && entry.Participants.Contains(accountId) ? entry : null;
     }
 
+    /// <summary>Forgets everything cached (after this node may have missed another node's changes).</summary>
+    public void Clear() => _entries.Clear();
+
     public async ValueTask<Entry?> GetAsync(Guid conversationId, CancellationToken ct)
     {
         if (_entries.TryGetValue(conversationId, out Entry? cached))

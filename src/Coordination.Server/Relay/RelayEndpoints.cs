@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Coordination.Crypto;
 using Coordination.Protocol;
+using Coordination.Server.Cluster;
 using Coordination.Server.Auth;
 using Coordination.Server.Hosting;
 using Coordination.Server.Persistence;
@@ -162,7 +163,8 @@ public static class RelayEndpoints
 /// changes join the caller's unit of work; <see cref="PublishAsync"/> applies the live side after
 /// the caller committed.
 /// </summary>
-public sealed class ConversationMembership(ConnectionRegistry registry, ConversationDirectory directory, IHubContext<RelayHub, IRelayClient> hub, RelayWriter writer)
+public sealed class ConversationMembership(
+    ConnectionRegistry registry, ConversationDirectory directory, IHubContext<RelayHub, IRelayClient> hub, RelayWriter writer, CoordinationDbContext db, NodeSignals signals)
 {
     private readonly List<(Guid ConversationId, Guid AccountId, bool Added)> _pending = [];
 
@@ -252,11 +254,34 @@ public sealed class ConversationMembership(ConnectionRegistry registry, Conversa
         _pending.Add((conversationId, Guid.Empty, false));
     }
 
-    /// <summary>After the caller's commit: refresh the directory, move open connections in or out of live delivery, and sweep.</summary>
+    /// <summary>
+    /// After the caller's commit: tell the other relay nodes, refresh the directory, move open
+    /// connections in or out of live delivery, and sweep.
+    /// </summary>
     public async Task PublishAsync(CancellationToken ct)
     {
         List<(Guid ConversationId, Guid AccountId, bool Added)> changes = [.. _pending];
         _pending.Clear();
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        await signals.PublishAsync(db, new RelaySignal.MembershipChanged(signals.NodeId, changes), ct);
+        await ApplyLocallyAsync(changes, ct);
+        if (changes.Exists(c => !c.Added && c.AccountId != Guid.Empty))
+        {
+            await writer.SweepAsync([.. changes.Select(c => c.ConversationId).Distinct()]);
+        }
+    }
+
+    /// <summary>
+    /// The live side of committed changes on this node (its own, or another node's signal): the
+    /// directory, the live groups of this node's connections, and notices to accounts added.
+    /// </summary>
+    public async Task ApplyLocallyAsync(IReadOnlyList<(Guid ConversationId, Guid AccountId, bool Added)> changes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
         HashSet<Guid> touched = [.. changes.Select(c => c.ConversationId)];
         foreach (Guid conversation in touched)
         {
@@ -292,11 +317,6 @@ public sealed class ConversationMembership(ConnectionRegistry registry, Conversa
                 ConversationInfo info = new(conversation, entry.Kind, entry.Epoch, [.. RelayEndpoints.Audience(entry, connection.AccountId)]);
                 await hub.Clients.Client(connection.ConnectionId).ConversationAdded(info);
             }
-        }
-
-        if (changes.Exists(c => !c.Added && c.AccountId != Guid.Empty))
-        {
-            await writer.SweepAsync(touched);
         }
     }
 

@@ -1,62 +1,103 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Coordination.Server.Relay;
 
 public sealed partial class RelayWriter
 {
-    /// <summary>The writer's SQL, prepared once per connection and reused for every batch.</summary>
+    /// <summary>
+    /// The writer's SQL, created once per connection and reused for every batch. The same text runs
+    /// on SQLite and PostgreSQL (named <c>@</c> parameters, <c>RETURNING</c>).
+    /// </summary>
     private sealed class Statements
     {
-        private readonly SqliteCommand _findReceipt;
-        private readonly SqliteCommand _insertEnvelope;
-        private readonly SqliteCommand _insertReceipt;
-        private readonly SqliteCommand _advance;
-        private readonly SqliteCommand _deleteAcknowledged;
-        private readonly SqliteCommand _deleteExpired;
+        private readonly DbCommand _findReceipt;
+        private readonly DbCommand _insertEnvelope;
+        private readonly DbCommand _insertReceipt;
+        private readonly DbCommand _advance;
+        private readonly DbCommand _deleteAcknowledged;
+        private readonly DbCommand _deleteExpired;
+        private readonly DbCommand? _lockSequence;
+        private readonly DbCommand? _notify;
 
-        public Statements(SqliteConnection connection)
+        public Statements(DbConnection connection, bool postgres)
         {
             _findReceipt = Command(connection,
-                """SELECT "Seq", "EnvelopeExpiresAt" FROM "SendReceipts" WHERE "ConversationId" = $c AND "MessageId" = $m""",
-                "$c", "$m");
+                """SELECT "Seq", "EnvelopeExpiresAt" FROM "SendReceipts" WHERE "ConversationId" = @c AND "MessageId" = @m""",
+                "c", "m");
             _insertEnvelope = Command(connection,
-                """INSERT INTO "Envelopes" ("ConversationId", "MessageId", "Ciphertext", "ExpiresAt") VALUES ($c, $m, $b, $x) RETURNING "Seq" """,
-                "$c", "$m", "$b", "$x");
+                """INSERT INTO "Envelopes" ("ConversationId", "MessageId", "Ciphertext", "ExpiresAt") VALUES (@c, @m, @b, @x) RETURNING "Seq" """,
+                "c", "m", "b", "x");
             _insertReceipt = Command(connection,
-                """INSERT INTO "SendReceipts" ("ConversationId", "MessageId", "Seq", "EnvelopeExpiresAt", "ExpiresAt") VALUES ($c, $m, $s, $ex, $x)""",
-                "$c", "$m", "$s", "$ex", "$x");
+                """INSERT INTO "SendReceipts" ("ConversationId", "MessageId", "Seq", "EnvelopeExpiresAt", "ExpiresAt") VALUES (@c, @m, @s, @ex, @x)""",
+                "c", "m", "s", "ex", "x");
             _advance = Command(connection,
-                """UPDATE "DeliveryCursors" SET "AckedSeq" = $s WHERE "DeviceId" = $d AND "ConversationId" = $c AND "AckedSeq" < $s""",
-                "$s", "$d", "$c");
+                """UPDATE "DeliveryCursors" SET "AckedSeq" = @s WHERE "DeviceId" = @d AND "ConversationId" = @c AND "AckedSeq" < @s""",
+                "s", "d", "c");
             _deleteAcknowledged = Command(connection,
                 """
-                DELETE FROM "Envelopes" WHERE "ConversationId" = $c
-                  AND "Seq" <= (SELECT MIN("AckedSeq") FROM "DeliveryCursors" WHERE "ConversationId" = $c)
+                DELETE FROM "Envelopes" WHERE "ConversationId" = @c
+                  AND "Seq" <= (SELECT MIN("AckedSeq") FROM "DeliveryCursors" WHERE "ConversationId" = @c)
                 """,
-                "$c");
+                "c");
             _deleteExpired = Command(connection,
                 """
-                DELETE FROM "Envelopes" WHERE "ExpiresAt" <= $now;
-                DELETE FROM "SendReceipts" WHERE "ExpiresAt" <= $now;
-                DELETE FROM "Sessions" WHERE "ExpiresAt" <= $now;
-                DELETE FROM "LinkCodes" WHERE "ExpiresAt" <= $now;
+                DELETE FROM "Envelopes" WHERE "ExpiresAt" <= @now;
+                DELETE FROM "SendReceipts" WHERE "ExpiresAt" <= @now;
+                DELETE FROM "Sessions" WHERE "ExpiresAt" <= @now;
+                DELETE FROM "LinkCodes" WHERE "ExpiresAt" <= @now;
                 """,
-                "$now");
+                "now");
+            if (postgres)
+            {
+                // Envelope sequence numbers must become visible in the order they were given out, or a
+                // device could acknowledge seq N+1 before seq N (from another node) commits, and the
+                // sweep would delete N undelivered. Writers on every node take this lock first; it is
+                // released at commit.
+                _lockSequence = Command(connection, $"SELECT pg_advisory_xact_lock({Persistence.DatabaseLocks.EnvelopeSequence})");
+                _notify = Command(connection, "SELECT pg_notify(@channel, @payload)", "channel", "payload");
+            }
         }
 
-        public void Use(SqliteTransaction transaction)
+        private IEnumerable<DbCommand> All =>
+            new[] { _findReceipt, _insertEnvelope, _insertReceipt, _advance, _deleteAcknowledged, _deleteExpired, _lockSequence, _notify }.OfType<DbCommand>();
+
+        public void Use(DbTransaction transaction)
         {
-            foreach (SqliteCommand command in (SqliteCommand[])[_findReceipt, _insertEnvelope, _insertReceipt, _advance, _deleteAcknowledged, _deleteExpired])
+            foreach (DbCommand command in All)
             {
                 command.Transaction = transaction;
             }
+        }
+
+        public void Dispose()
+        {
+            foreach (DbCommand command in All)
+            {
+                command.Dispose();
+            }
+        }
+
+        /// <summary>PostgreSQL only: waits for the envelope-sequence lock (held until this transaction ends).</summary>
+        public void LockSequence() => _lockSequence?.ExecuteNonQuery();
+
+        /// <summary>PostgreSQL only: a notification delivered to every listening node when the transaction commits.</summary>
+        public void Notify(string channel, string payload)
+        {
+            if (_notify is null)
+            {
+                return;
+            }
+
+            _notify.Parameters[0].Value = channel;
+            _notify.Parameters[1].Value = payload;
+            _notify.ExecuteNonQuery();
         }
 
         public (long Seq, long ExpiresAt)? FindReceipt(Guid conversationId, Guid messageId)
         {
             _findReceipt.Parameters[0].Value = conversationId;
             _findReceipt.Parameters[1].Value = messageId;
-            using SqliteDataReader reader = _findReceipt.ExecuteReader();
+            using DbDataReader reader = _findReceipt.ExecuteReader();
             return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
         }
 
@@ -66,7 +107,7 @@ public sealed partial class RelayWriter
             _insertEnvelope.Parameters[1].Value = messageId;
             _insertEnvelope.Parameters[2].Value = ciphertext;
             _insertEnvelope.Parameters[3].Value = expiresAt;
-            return (long)_insertEnvelope.ExecuteScalar()!;
+            return Convert.ToInt64(_insertEnvelope.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         public void InsertReceipt(Guid conversationId, Guid messageId, long seq, long envelopeExpiresAt, long expiresAt)
@@ -101,13 +142,15 @@ public sealed partial class RelayWriter
             return _deleteExpired.ExecuteNonQuery();
         }
 
-        private static SqliteCommand Command(SqliteConnection connection, string sql, params string[] parameters)
+        private static DbCommand Command(DbConnection connection, string sql, params string[] parameters)
         {
-            SqliteCommand command = connection.CreateCommand();
+            DbCommand command = connection.CreateCommand();
             command.CommandText = sql;
             foreach (string name in parameters)
             {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                DbParameter parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                command.Parameters.Add(parameter);
             }
 
             return command;

@@ -1,6 +1,9 @@
+using System.Data;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Coordination.Protocol;
+using Coordination.Server.Cluster;
 using Coordination.Server.Hosting;
 using Coordination.Server.Operations;
 using Coordination.Server.Persistence;
@@ -13,12 +16,17 @@ namespace Coordination.Server.Relay;
 /// here; the writer takes whatever has queued up, commits it in one transaction (one fsync for the
 /// whole batch: group commit), and only then acknowledges each sender and hands the envelopes to
 /// live delivery. It also runs the sweeps that delete acknowledged and expired envelopes.
+/// On PostgreSQL the same transaction tells the other relay nodes which envelopes it stored
+/// (sequence numbers only), so they deliver them to their own connections.
+/// When the host stops, the writer accepts nothing new but commits what is already queued.
 /// </summary>
 public sealed partial class RelayWriter : BackgroundService
 {
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<Guid> _dirtyConversations = [];
     private readonly StorageOptions _storage;
+    private readonly DbDataSource _dataSource;
+    private readonly NodeIdentity _node;
     private readonly RelayOptions _options;
     private readonly LiveDelivery _delivery;
     private readonly TimeProvider _clock;
@@ -31,9 +39,11 @@ public sealed partial class RelayWriter : BackgroundService
     // Operations queued and not yet taken by the writer (the single-reader channel cannot count them).
     private long _queued;
 
-    public RelayWriter(StorageOptions storage, RelayOptions options, LiveDelivery delivery, TimeProvider clock, ILogger<RelayWriter> logger, RelayMetrics metrics)
+    public RelayWriter(StorageOptions storage, DbDataSource dataSource, NodeIdentity node, RelayOptions options, LiveDelivery delivery, TimeProvider clock, ILogger<RelayWriter> logger, RelayMetrics metrics)
     {
         _storage = storage;
+        _dataSource = dataSource;
+        _node = node;
         _options = options;
         _delivery = delivery;
         _clock = clock;
@@ -86,18 +96,24 @@ public sealed partial class RelayWriter : BackgroundService
         return operation.Done.Task;
     }
 
+    /// <summary>Stops taking new operations; <see cref="ExecuteAsync"/> then commits what is queued and ends.</summary>
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        return base.StopAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using SqliteConnection connection = new(_storage.SqliteConnectionString);
-        await connection.OpenAsync(stoppingToken);
-        SqlitePragmas.Apply(connection);
         using PeriodicTimer sweepTimer = new(_options.SweepInterval, _clock);
         Task sweeps = EnqueueSweepsAsync(sweepTimer, stoppingToken);
-
+        DbConnection? connection = null;
         List<Operation> batch = new(_options.MaxBatch);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            // Not cancelled by stoppingToken: the loop ends when StopAsync has completed the queue and
+            // everything in it is committed (graceful shutdown finishes in-flight durable writes).
+            while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
             {
                 batch.Clear();
                 while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out Operation? operation))
@@ -107,12 +123,9 @@ public sealed partial class RelayWriter : BackgroundService
 
                 Interlocked.Add(ref _queued, -batch.Count);
                 long started = Stopwatch.GetTimestamp();
-                Commit(connection, batch);
+                connection = await CommitWithRetriesAsync(connection, batch, stoppingToken);
                 _metrics.BatchCommitted(batch.Count, Stopwatch.GetElapsedTime(started));
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
         }
         finally
         {
@@ -123,9 +136,86 @@ public sealed partial class RelayWriter : BackgroundService
                 Fail(pending, new OperationCanceledException("The relay is shutting down."));
             }
 
+            _statements?.Dispose();
+            _statements = null;
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
             await sweeps.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
+
+    /// <summary>
+    /// Commits the batch. When the database connection itself fails (a PostgreSQL restart, a
+    /// network cut), reconnects and commits the same batch again, a bounded number of times: every
+    /// operation is idempotent (a send is recognised by its receipt, a cursor only moves forward), so
+    /// a commit whose answer was lost is not applied twice. Other failures are not retried here.
+    /// </summary>
+    private async Task<DbConnection?> CommitWithRetriesAsync(DbConnection? connection, List<Operation> batch, CancellationToken stoppingToken)
+    {
+        const int attempts = 8;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                connection ??= await OpenAsync();
+                Commit(connection, batch);
+                return connection;
+            }
+            catch (Exception ex) when (IsConnectionFailure(ex, connection) && attempt < attempts)
+            {
+                LogConnectionLost(_logger, attempt);
+                _metrics.DatabaseRetried();
+                _statements?.Dispose();
+                _statements = null;
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync();
+                    connection = null;
+                }
+
+                // 50 ms, 100 ms, ... 3.2 s: about six seconds in all. During shutdown, no waiting.
+                if (!stoppingToken.IsCancellationRequested)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 << Math.Min(attempt - 1, 6)), CancellationToken.None);
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (Operation operation in batch)
+                {
+                    Fail(operation, ex);
+                }
+
+                if (connection is { State: not ConnectionState.Open })
+                {
+                    _statements?.Dispose();
+                    _statements = null;
+                    await connection.DisposeAsync();
+                    connection = null;
+                }
+
+                return connection;
+            }
+        }
+    }
+
+    private async Task<DbConnection> OpenAsync()
+    {
+        DbConnection connection = await _dataSource.OpenConnectionAsync();
+        if (connection is SqliteConnection sqlite)
+        {
+            SqlitePragmas.Apply(sqlite);
+        }
+
+        return connection;
+    }
+
+    private static bool IsConnectionFailure(Exception ex, DbConnection? connection) =>
+        connection is null or { State: not ConnectionState.Open }
+        || ex is Npgsql.NpgsqlException { IsTransient: true };
 
     private void Enqueue(Operation operation)
     {
@@ -165,26 +255,37 @@ public sealed partial class RelayWriter : BackgroundService
     /// Commits the batch in one transaction. If the transaction fails, every operation is retried on
     /// its own so one bad operation cannot fail the others.
     /// </summary>
-    private void Commit(SqliteConnection connection, List<Operation> batch)
+    private void Commit(DbConnection connection, List<Operation> batch)
     {
         List<Action> onCommit = new(batch.Count);
         List<Action> afterCheckpoint = [];
+        List<long> stored = [];
         try
         {
-            using SqliteTransaction transaction = connection.BeginTransaction(deferred: false);
-            _statements ??= new Statements(connection);
+            using DbTransaction transaction = connection.BeginTransaction();
+            _statements ??= new Statements(connection, _storage.IsPostgres);
             Statements statements = _statements;
             statements.Use(transaction);
+            if (batch.Exists(o => o is SendOperation))
+            {
+                statements.LockSequence();
+            }
+
             foreach (Operation operation in batch)
             {
-                Apply(statements, operation, operation is SweepOperation ? afterCheckpoint : onCommit);
+                Apply(statements, operation, operation is SweepOperation ? afterCheckpoint : onCommit, stored);
+            }
+
+            foreach (string payload in RelaySignal.EnvelopesStoredPayloads(_node.Id, stored))
+            {
+                statements.Notify(RelaySignal.Channel, payload);
             }
 
             transaction.Commit();
         }
-        catch (SqliteException ex) when (batch.Count > 1)
+        catch (DbException ex) when (batch.Count > 1 && connection.State == ConnectionState.Open && ex is not Npgsql.NpgsqlException { IsTransient: true })
         {
-            LogBatchFailed(_logger, batch.Count, ex.SqliteErrorCode);
+            LogBatchFailed(_logger, batch.Count, ex.ErrorCode);
             _metrics.BatchRetried();
             foreach (Operation operation in batch)
             {
@@ -193,8 +294,9 @@ public sealed partial class RelayWriter : BackgroundService
 
             return;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!IsConnectionFailure(ex, connection))
         {
+            // Not the connection: this operation itself cannot be stored; its sender hears so.
             foreach (Operation operation in batch)
             {
                 Fail(operation, ex);
@@ -217,7 +319,7 @@ public sealed partial class RelayWriter : BackgroundService
         }
     }
 
-    private void Apply(Statements statements, Operation operation, List<Action> onCommit)
+    private void Apply(Statements statements, Operation operation, List<Action> onCommit, List<long> stored)
     {
         long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
         switch (operation)
@@ -242,6 +344,7 @@ public sealed partial class RelayWriter : BackgroundService
                 // longer), so a retry is recognised for as long as the message could be stored.
                 long receiptExpiresAt = Math.Max(send.ExpiresAt, now + (long)_options.SendReceiptLifetime.TotalMilliseconds);
                 statements.InsertReceipt(envelope.ConversationId, envelope.MessageId, seq, send.ExpiresAt, receiptExpiresAt);
+                stored.Add(seq);
                 SendResult result = new(envelope.MessageId, seq, send.ExpiresAt, Duplicate: false);
                 EnvelopeDelivery delivery = new(envelope.ConversationId, seq, envelope.MessageId, envelope.Ciphertext, send.ExpiresAt);
                 onCommit.Add(() =>
@@ -308,18 +411,18 @@ public sealed partial class RelayWriter : BackgroundService
     /// After deletions, copy the WAL into the database file and truncate it, so deleted ciphertext
     /// does not linger in the -wal file (secure_delete has already zeroed it in the pages).
     /// </summary>
-    private void CheckpointIfDeleted(SqliteConnection connection, List<Operation> batch)
+    private void CheckpointIfDeleted(DbConnection connection, List<Operation> batch)
     {
         bool forced = batch.Exists(o => o is SweepOperation { Force: true });
         long now = Environment.TickCount64;
-        if (!_pendingCheckpoint || (!forced && now - _lastCheckpoint < 1000))
+        if (connection is not SqliteConnection sqlite || !_pendingCheckpoint || (!forced && now - _lastCheckpoint < 1000))
         {
             return;
         }
 
         try
         {
-            using SqliteCommand command = connection.CreateCommand();
+            using SqliteCommand command = sqlite.CreateCommand();
             command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
             using SqliteDataReader reader = command.ExecuteReader();
             bool busy = reader.Read() && reader.GetInt32(0) != 0;
@@ -350,7 +453,10 @@ public sealed partial class RelayWriter : BackgroundService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A relay batch of {Count} operations failed (SQLite error {Code}); retrying one by one.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The relay's database connection failed (attempt {Attempt}); reconnecting and committing the batch again.")]
+    private static partial void LogConnectionLost(ILogger logger, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A relay batch of {Count} operations failed (database error {Code}); retrying one by one.")]
     private static partial void LogBatchFailed(ILogger logger, int count, int code);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WAL checkpoint failed (SQLite error {Code}).")]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Coordination.Protocol;
 using Coordination.Server.Cells;
+using Coordination.Server.Cluster;
 using Coordination.Server.Persistence;
 using Coordination.Server.Relay;
 using Microsoft.AspNetCore.SignalR;
@@ -17,7 +18,8 @@ public sealed record TaskRefusal(int Status, string Detail);
 /// that puts a task in someone's hands runs <see cref="TaskPolicy"/>. Changes to one task are
 /// serialized (two organizers racing to offer the last place cannot both win).
 /// </summary>
-public sealed class TaskBoard(ConversationMembership conversations, ConnectionRegistry registry, IHubContext<RelayHub, IRelayClient> hub, TimeProvider clock)
+public sealed class TaskBoard(
+    ConversationMembership conversations, ConnectionRegistry registry, IHubContext<RelayHub, IRelayClient> hub, TimeProvider clock, CoordinationDbContext db, NodeSignals signals)
     : IMembershipObserver
 {
     public static TimeSpan DefaultOfferLifetime { get; } = TimeSpan.FromDays(1);
@@ -27,6 +29,17 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
     private static readonly ConcurrentDictionary<Guid, SemaphoreSlim> s_locks = new();
 
     private readonly List<(TaskReleased Notice, List<Guid> Organizers)> _released = [];
+
+    /// <summary>
+    /// Every reason a part in a task is released, so other relay nodes are told a number, not text.
+    /// </summary>
+    public static IReadOnlyList<string> ReleaseReasons { get; } =
+    [
+        "the member no longer has a tag the task needs",
+        "the member was burned",
+        "the member left or was removed",
+        .. Enum.GetValues<RiskLevel>().Select(level => $"the member's ceiling is now {TaskPolicy.Name(level)}"),
+    ];
 
     private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -262,6 +275,12 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         await conversations.PublishAsync(ct);
         List<(TaskReleased Notice, List<Guid> Organizers)> released = [.. _released];
         _released.Clear();
+        if (released.Count > 0)
+        {
+            await signals.PublishAsync(db, new RelaySignal.TasksReleased(signals.NodeId,
+                [.. released.Select(r => (r.Notice.TaskId, r.Notice.CellId, r.Notice.MembershipId, ReleaseReasons.ToList().IndexOf(r.Notice.Reason)))]), ct);
+        }
+
         foreach ((TaskReleased notice, List<Guid> organizers) in released)
         {
             foreach (ConnectionRegistry.Connection connection in registry.OfAccounts(organizers))
@@ -439,8 +458,11 @@ public sealed class TaskBoard(ConversationMembership conversations, ConnectionRe
         await gate.WaitAsync(ct);
         try
         {
-            await db.Entry(task).ReloadAsync(ct);
+            // Read again under the task's lock (across relay nodes on PostgreSQL), so the change is
+            // checked against the task as it is now.
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await db.Database.LockAsync(task.Id, ct);
+            await db.Entry(task).ReloadAsync(ct);
             List<TaskAssignment> assignments = await db.Set<TaskAssignment>().Where(a => a.TaskId == task.Id).ToListAsync(ct);
             TaskRefusal? refusal = await change(assignments);
             if (refusal is not null)

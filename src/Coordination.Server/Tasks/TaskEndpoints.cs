@@ -134,6 +134,7 @@ public static class TaskEndpoints
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.LockAsync(membershipId, ct);
         await db.Set<MembershipTag>().Where(t => t.MembershipId == membershipId).ExecuteDeleteAsync(ct);
         List<byte[]> tags = TaskPolicy.Split(joined!);
         db.Set<MembershipTag>().AddRange(tags.Select(t => new MembershipTag { MembershipId = membershipId, Tag = t }));
