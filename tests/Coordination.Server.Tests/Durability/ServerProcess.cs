@@ -39,10 +39,10 @@ public sealed class ServerProcess : IDisposable
     public string Output => string.Join(Environment.NewLine, _output);
 
     /// <summary>
-    /// Starts the server on <paramref name="dataDirectory"/> and waits until <c>/healthz</c> answers
-    /// 200; throws with the captured output if it does not within <paramref name="timeout"/>.
+    /// Starts the server on <paramref name="dataDirectory"/> (plus <paramref name="settings"/>, as
+    /// <c>--Key=value</c> arguments) and waits until <c>/healthz</c> answers 200; throws with the captured output if it does not within <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan timeout)
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan timeout, IEnumerable<string>? settings = null)
     {
         string serverDll = LocateServerDll();
         int port = FreePort();
@@ -63,6 +63,7 @@ public sealed class ServerProcess : IDisposable
             "--RateLimits:RegistrationsPerMinute=10000",
             "--RateLimits:LoginsPerMinute=10000",
             "--RateLimits:LinkAttemptsPerMinute=10000",
+            .. settings ?? [],
         ])
         {
             start.ArgumentList.Add(argument);
