@@ -12,7 +12,8 @@ namespace Coordination.Server.Intake;
 /// carries its expiry (8 bytes, big-endian Unix ms), its difficulty (1 byte), 3 random bytes and a
 /// 4-byte tag (keyed BLAKE2b of the intake and the rest of the id, so an id made up or issued for
 /// another intake is refused before any work is checked);
-/// its nonce is BLAKE2b-256 keyed with this relay's challenge key over the intake id and the
+/// its nonce is BLAKE2b-256 keyed with the relay's challenge key (derived from the intake pepper, so
+/// the same on every node: <see cref="ReceiptLookup"/>) over the intake id and the
 /// challenge id. So the relay checks a solution by recomputing the nonce: handing out a challenge
 /// costs one hash and no memory, and a flood of challenge requests cannot crowd out a reporter.
 /// Only a solved challenge that passed the intake's rate limit is remembered (until it expires,
@@ -20,9 +21,9 @@ namespace Coordination.Server.Intake;
 /// intake's by the caller, so a made-up id cannot make the work easier. A challenge is bound to
 /// one intake and expires after <see cref="IntakeLimits.ChallengeLifetime"/>. Refusals are counted in <see cref="RelayMetrics"/> when one is given.
 /// </summary>
-public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, RelayMetrics? metrics = null) : IDisposable
+public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, ReceiptLookup secrets, RelayMetrics? metrics = null)
 {
-    private readonly SecretKey _key = SecretKey.Generate();
+    private readonly SecretKey _key = secrets.ChallengeKey;
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<Guid, long>> _used = new();
 
     /// <summary>Solved challenges remembered now (until they expire).</summary>
@@ -142,7 +143,6 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rel
         return purged;
     }
 
-    public void Dispose() => _key.Dispose();
 
     /// <summary>The last 4 bytes of a challenge id: keyed BLAKE2b of the intake and the first 12 bytes.</summary>
     private void Tag(Guid intakeId, ReadOnlySpan<byte> head, Span<byte> tag)

@@ -8,7 +8,9 @@ namespace Coordination.Server.Intake;
 /// Turns a receipt's lookup secret into the id the relay stores: Argon2id (interactive cost) of
 /// the 32-byte secret, salted with BLAKE2b-128 of the relay's pepper. The pepper is kept outside
 /// the database (<c>Intake:Pepper</c>, else <c>{Storage:DataDirectory}/intake-pepper.key</c>), so a
-/// copy of the database alone does not let anyone test a guessed receipt.
+/// copy of the database alone does not let anyone test a guessed receipt. Every relay node sharing
+/// a database must have the same pepper. The proof-of-work challenge key is derived from it too
+/// (crypto_kdf, subkey 1, context "intakepw"), so a challenge issued by one node is checked by any.
 /// </summary>
 /// <remarks>
 /// Argon2id takes 64 MiB and tens of milliseconds of one core: it runs on the thread pool with
@@ -24,6 +26,9 @@ public sealed class ReceiptLookup : IDisposable
     private readonly SecretKey _salt;
     private readonly SemaphoreSlim _gate;
 
+    /// <summary>The key that tags and derives proof-of-work challenges (see <see cref="PowChallenges"/>).</summary>
+    internal SecretKey ChallengeKey { get; }
+
     public ReceiptLookup(IntakeOptions options, StorageOptions storage)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -34,6 +39,8 @@ public sealed class ReceiptLookup : IDisposable
             byte[] salt = Blake2b.Hash(pepper, Argon2id.SaltSize);
             _salt = SecretKey.Import(salt);
             CryptographicOperations.ZeroMemory(salt);
+            using SecretKey master = SecretKey.Import(pepper);
+            ChallengeKey = SubkeyDerivation.DeriveSubkey(master, 1, "intakepw");
         }
         finally
         {
@@ -79,6 +86,7 @@ public sealed class ReceiptLookup : IDisposable
     {
         _gate.Dispose();
         _salt.Dispose();
+        ChallengeKey.Dispose();
     }
 
     private static byte[] Decode(string configured)

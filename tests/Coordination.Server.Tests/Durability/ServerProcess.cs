@@ -120,6 +120,24 @@ public sealed class ServerProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// SIGTERM, as systemd or a container runtime stops a service, and wait until the process is
+    /// gone; returns its exit code (0 after a clean shutdown).
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (Process signal = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+        {
+            await signal.WaitForExitAsync().WaitAsync(timeout);
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Every line the process wrote to stdout (the last ones, as for <see cref="Output"/>), without the stream prefix.</summary>
+    public IReadOnlyList<string> StandardOutput => [.. _output.Where(l => l.StartsWith("[out] ", StringComparison.Ordinal)).Select(l => l["[out] ".Length..])];
+
     public void Dispose()
     {
         try

@@ -12,7 +12,9 @@ public sealed class IntakeMemoryTests
     public void Challenges_are_kept_by_nobody_until_solved_then_single_use_bound_to_their_intake_and_expire()
     {
         ShiftableClock clock = new();
-        using PowChallenges challenges = new(clock, new IntakeOptions { MaxChallenges = 2 });
+        IntakeOptions options = new() { MaxChallenges = 2, Pepper = Convert.ToBase64String(new byte[32]) };
+        using ReceiptLookup secrets = new(options, new Coordination.Server.Persistence.StorageOptions());
+        PowChallenges challenges = new(clock, options, secrets);
         Guid intake = Guid.NewGuid();
         PowChallenge first = challenges.Issue(intake, 8);
         PowChallenge second = challenges.Issue(intake, 8);
@@ -42,7 +44,9 @@ public sealed class IntakeMemoryTests
     public void The_memory_of_solved_challenges_is_per_intake()
     {
         ShiftableClock clock = new();
-        using PowChallenges challenges = new(clock, new IntakeOptions { MaxChallenges = 1 });
+        IntakeOptions options = new() { MaxChallenges = 1, Pepper = Convert.ToBase64String(new byte[32]) };
+        using ReceiptLookup secrets = new(options, new Coordination.Server.Persistence.StorageOptions());
+        PowChallenges challenges = new(clock, options, secrets);
         Guid busy = Guid.NewGuid();
         Guid quiet = Guid.NewGuid();
         PowChallenge first = challenges.Issue(busy, 8);
