@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Extensions;
 
 namespace Coordination.Server.Auth;
@@ -9,6 +10,10 @@ public static class AuthExtensions
     {
         builder.Services.AddSingleton<ChallengeStore>();
         builder.Services.AddSingleton<SessionStore>();
+        // Authentication pulls in ASP.NET Core data protection, which the relay never uses (no
+        // cookies, its own session tokens). Keep its keys in memory: nothing written to $HOME or
+        // the working directory, no warnings at start, nothing to seize or to share between nodes.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services
             .AddAuthentication(DeviceTokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, DeviceTokenAuthenticationHandler>(DeviceTokenAuthenticationHandler.SchemeName, null);
