@@ -21,7 +21,11 @@
 # start prints (on stdout; every message goes to stderr):
 #   COORDINATION_TEST_POSTGRES       Npgsql connection string to the maintenance database `postgres`
 #                                    as the role `coordination` (LOGIN CREATEDB, random password,
-#                                    scram-sha-256 over TCP).
+#                                    scram-sha-256 over TCP). It is a member of pg_signal_backend,
+#                                    so that DROP DATABASE ... WITH (FORCE) also ends an autovacuum
+#                                    worker busy in the database, and, on PostgreSQL 15 and later,
+#                                    of pg_checkpoint, so a test can write shared buffers out to the
+#                                    files it scans.
 #   COORDINATION_TEST_POSTGRES_DATA  the data directory (DIR/data). When run as root the server runs
 #                                    as the `postgres` user, which owns DIR; root reads it anyway.
 #                                    Otherwise the server runs as the calling user.
@@ -256,6 +260,9 @@ unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
 max_connections = 300
 shared_buffers = 128MB
+# A small pg_wal, so that scanning it for canaries stays quick (checkpoint_timeout is left at its default).
+max_wal_size = 96MB
+min_wal_size = 32MB
 fsync = on
 synchronous_commit = on
 full_page_writes = on
@@ -298,7 +305,9 @@ EOF
   # The test role, over the instance's own socket as the superuser.
   if ! PGPASSWORD="$superuser_password" PGCONNECT_TIMEOUT=10 as_owner timeout 60 "$BIN/psql" -X -q \
       -v ON_ERROR_STOP=1 -h "$DIR/socket" -p "$PORT" -U postgres -d postgres \
-      -c "CREATE ROLE coordination LOGIN CREATEDB PASSWORD '$password'" >&2; then
+      -c "CREATE ROLE coordination LOGIN CREATEDB PASSWORD '$password'" \
+      -c "GRANT pg_signal_backend TO coordination" \
+      -c "DO \$\$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint') THEN GRANT pg_checkpoint TO coordination; END IF; END \$\$" >&2; then
     log_tail
     die "could not create the coordination role."
   fi

@@ -23,17 +23,8 @@ public sealed class DeviceTests : IClassFixture<RelayFactory>
     {
         using TestDevice device = await _relay.NewAccountAsync();
 
-        using Microsoft.Data.Sqlite.SqliteConnection db = _relay.OpenDatabase();
-        using Microsoft.Data.Sqlite.SqliteCommand command = db.CreateCommand();
-        command.CommandText = "SELECT name FROM pragma_table_info('Accounts') UNION ALL SELECT name FROM pragma_table_info('Devices')";
-        List<string> columns = [];
-        using (Microsoft.Data.Sqlite.SqliteDataReader reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                columns.Add(reader.GetString(0));
-            }
-        }
+        IReadOnlyDictionary<string, TableSchema> schema = DatabaseSchema.Read(_relay);
+        List<string> columns = [.. schema["Accounts"].Columns.Concat(schema["Devices"].Columns).Select(c => c.Name)];
 
         Assert.Equal(
             ["Id", "PublicKey", "Id", "AccountId", "SigningPublicKey", "AgreementPublicKey", "AccountSignature", "Revoked"],

@@ -7,7 +7,6 @@ using Coordination.Server.Persistence;
 using Coordination.Server.Relay;
 using Coordination.Server.Tests.Auth;
 using Coordination.Server.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Coordination.Server.Tests.EndToEnd;
@@ -213,6 +212,7 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
 
         Assert.Contains(bobClient.Store.Messages, m => m.Text == canary);
         byte[] needle = Encoding.UTF8.GetBytes(canary);
+        Assert.True(_relay.ReadStorage().AsSpan().IndexOf(needle) < 0, "the canary is in the relay's database");
         foreach (string file in Directory.EnumerateFiles(_relay.DataDirectory).Concat(Directory.EnumerateFiles(_storeRoot, "*", SearchOption.AllDirectories)))
         {
             byte[] content = RelayFactory.ReadShared(file);
@@ -271,21 +271,10 @@ public sealed class MessagingTests : IClassFixture<RelayFactory>, IDisposable
     /// <summary>What a compromised server could do: add a device row the account key never signed.</summary>
     private void InsertGhostDevice(Guid accountId, Guid conversation, byte[] signingKey, byte[] agreementKey)
     {
-        using SqliteConnection db = new($"Data Source={_relay.DatabasePath}");
-        db.Open();
-        using SqliteCommand command = db.CreateCommand();
         Guid ghost = Guid.NewGuid();
-        command.CommandText = """
-            INSERT INTO Devices (Id, AccountId, SigningPublicKey, AgreementPublicKey, AccountSignature, Revoked) VALUES ($id, $account, $sign, $agree, $sig, 0);
-            INSERT INTO DeliveryCursors (DeviceId, ConversationId, AckedSeq) VALUES ($id, $conversation, 0);
-            """;
-        command.Parameters.AddWithValue("$id", ghost.ToString().ToUpperInvariant());
-        command.Parameters.AddWithValue("$account", accountId.ToString().ToUpperInvariant());
-        command.Parameters.AddWithValue("$sign", signingKey);
-        command.Parameters.AddWithValue("$agree", agreementKey);
-        command.Parameters.AddWithValue("$sig", new byte[64]);
-        command.Parameters.AddWithValue("$conversation", conversation.ToString().ToUpperInvariant());
-        command.ExecuteNonQuery();
+        _relay.Tamper(
+            "INSERT INTO Devices (Id, AccountId, SigningPublicKey, AgreementPublicKey, AccountSignature, Revoked) VALUES ($0, $1, $2, $3, $4, $5)",
+            ghost, accountId, signingKey, agreementKey, new byte[64], false);
+        _relay.Tamper("INSERT INTO DeliveryCursors (DeviceId, ConversationId, AckedSeq) VALUES ($0, $1, 0)", ghost, conversation);
     }
-
 }

@@ -23,7 +23,8 @@ public sealed class ConfigurationTests
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
     }
 
-    [Fact]
+    // The SQLite file and its -wal; PostgreSQL's files are its server's to keep (initdb makes them 0600).
+    [SqliteFact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task The_database_files_are_readable_by_the_owner_only()
     {

@@ -1,14 +1,18 @@
 using Coordination.Server.Persistence;
-using Microsoft.Data.Sqlite;
+using Coordination.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Coordination.Server.Tests.Hosting;
 
 /// <summary>
-/// The migrations are written by hand, so this compares the schema they create with the EF model:
-/// every table, column (and its nullability), primary key and index the model expects.
+/// The migrations are written by hand, one set per database, so this compares the schema each
+/// set creates (the relay applies them at start) with the EF model: every table, column (type,
+/// nullability, identity), primary key (columns in order), index (columns, uniqueness) and
+/// foreign key (columns, target, ON DELETE), and no table the model does not have besides the
+/// migrator's own.
 /// </summary>
 public sealed class MigrationTests : IClassFixture<RelayFactory>
 {
@@ -19,107 +23,46 @@ public sealed class MigrationTests : IClassFixture<RelayFactory>
         _relay = relay;
     }
 
-    [Fact]
-    public void SqliteMigrations_CreateExactlyTheModel()
+    [SqliteFact]
+    public void SqliteMigrations_CreateExactlyTheModel() => AssertMigrationsCreateTheModel();
+
+    [PostgresFact]
+    public void PostgresMigrations_CreateExactlyTheModel() => AssertMigrationsCreateTheModel();
+
+    [SqliteFact]
+    public void Database_UsesWalAndEnvelopeSeqNeverRepeats()
+    {
+        _ = _relay.ServerAddress;
+        Assert.Equal("wal", (string)_relay.Query("PRAGMA journal_mode")[0][0]!);
+
+        // AUTOINCREMENT: a sequence number is never handed out twice, even after the newest envelope is deleted.
+        string envelopes = (string)_relay.Query("SELECT sql FROM sqlite_master WHERE name = 'Envelopes'")[0][0]!;
+        Assert.Contains("AUTOINCREMENT", envelopes, StringComparison.Ordinal);
+    }
+
+    [PostgresFact]
+    public void Postgres_EnvelopeSeqIsAnIdentityColumn()
+    {
+        // An identity column draws from a sequence, which never hands out a number twice, even
+        // after the newest envelope is deleted or a transaction that drew one rolls back.
+        _ = _relay.ServerAddress;
+        object?[] seq = Assert.Single(_relay.Query(
+            "SELECT is_identity::text, identity_generation::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'Envelopes' AND column_name = 'Seq'"));
+        Assert.Equal<object?>(["YES", "BY DEFAULT", "bigint"], seq);
+        Assert.NotNull(Assert.Single(_relay.Query("SELECT pg_get_serial_sequence('\"Envelopes\"', 'Seq')"))[0]);
+    }
+
+    private void AssertMigrationsCreateTheModel()
     {
         _ = _relay.ServerAddress;
         using IServiceScope scope = _relay.Services.CreateScope();
         CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
-        using SqliteConnection connection = _relay.OpenDatabase();
-        List<string> problems = [];
-        HashSet<string> modelTables = [];
+        Assert.Equal(RelayFactory.OnPostgres, db is PostgresCoordinationDbContext);
+        Assert.Empty(db.Database.GetPendingMigrations());
 
-        foreach (IEntityType entity in db.Model.GetEntityTypes())
-        {
-            string table = entity.GetTableName()!;
-            modelTables.Add(table);
-            StoreObjectIdentifier store = StoreObjectIdentifier.Table(table, null);
-            Dictionary<string, (bool NotNull, int PrimaryKeyOrder)> columns = Query(connection, $"SELECT name, \"notnull\", pk FROM pragma_table_info('{table}')")
-                .ToDictionary(r => (string)r[0]!, r => ((long)r[1]! == 1, (int)(long)r[2]!));
-            if (columns.Count == 0)
-            {
-                problems.Add($"table {table} is missing");
-                continue;
-            }
-
-            foreach (IProperty property in entity.GetProperties())
-            {
-                string column = property.GetColumnName(store)!;
-                if (!columns.TryGetValue(column, out (bool NotNull, int PrimaryKeyOrder) actual))
-                {
-                    problems.Add($"{table}.{column} is missing");
-                    continue;
-                }
-
-                if (actual.NotNull == property.IsColumnNullable(store))
-                {
-                    problems.Add($"{table}.{column}: NOT NULL is {actual.NotNull}, the model says nullable={property.IsColumnNullable(store)}");
-                }
-            }
-
-            if (columns.Count != entity.GetProperties().Count())
-            {
-                problems.Add($"{table} has {columns.Count} columns, the model {entity.GetProperties().Count()}");
-            }
-
-            string[] modelKey = [.. entity.FindPrimaryKey()!.Properties.Select(p => p.GetColumnName(store)!)];
-            string[] actualKey = [.. columns.Where(c => c.Value.PrimaryKeyOrder > 0).OrderBy(c => c.Value.PrimaryKeyOrder).Select(c => c.Key)];
-            if (!modelKey.SequenceEqual(actualKey))
-            {
-                problems.Add($"{table} primary key is ({string.Join(", ", actualKey)}), the model ({string.Join(", ", modelKey)})");
-            }
-
-            Dictionary<string, bool> indexes = Query(connection, $"SELECT name, \"unique\" FROM pragma_index_list('{table}') WHERE origin = 'c'")
-                .ToDictionary(r => (string)r[0]!, r => (long)r[1]! == 1);
-            foreach (IIndex index in entity.GetIndexes())
-            {
-                string name = index.GetDatabaseName(store)!;
-                if (!indexes.TryGetValue(name, out bool unique))
-                {
-                    problems.Add($"index {name} is missing");
-                }
-                else if (unique != index.IsUnique)
-                {
-                    problems.Add($"index {name}: unique is {unique}, the model says {index.IsUnique}");
-                }
-            }
-
-            foreach (string extra in indexes.Keys.Except(entity.GetIndexes().Select(i => i.GetDatabaseName(store)!)))
-            {
-                problems.Add($"index {extra} is not in the model");
-            }
-        }
-
-        List<string> tables = [.. Query(connection, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('__EFMigrationsHistory', '__EFMigrationsLock')").Select(r => (string)r[0]!)];
-        problems.AddRange(tables.Except(modelTables).Select(t => $"table {t} is not in the model"));
+        IModel model = db.GetService<IDesignTimeModel>().Model;
+        List<string> problems = DatabaseSchema.Differences(DatabaseSchema.FromModel(model, RelayFactory.OnPostgres), DatabaseSchema.Read(_relay));
 
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
-    }
-
-    [Fact]
-    public void Database_UsesWalAndEnvelopeSeqNeverRepeats()
-    {
-        _ = _relay.ServerAddress;
-        using SqliteConnection connection = _relay.OpenDatabase();
-
-        Assert.Equal("wal", (string)Query(connection, "PRAGMA journal_mode")[0][0]!);
-        string envelopes = (string)Query(connection, "SELECT sql FROM sqlite_master WHERE name = 'Envelopes'")[0][0]!;
-        Assert.Contains("AUTOINCREMENT", envelopes, StringComparison.Ordinal);
-    }
-
-    private static List<object?[]> Query(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        using SqliteDataReader reader = command.ExecuteReader();
-        List<object?[]> rows = [];
-        while (reader.Read())
-        {
-            object?[] row = new object?[reader.FieldCount];
-            reader.GetValues(row!);
-            rows.Add(row);
-        }
-
-        return rows;
     }
 }

@@ -9,16 +9,34 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Coordination.Server.Tests.Intake;
 
 /// <summary>
-/// What the intake keeps, it keeps for a while only: reports and replies go when they expire (and
-/// leave no ciphertext in the database files), bot conversations when idle for 15 minutes,
+/// What the intake keeps, it keeps for a while only: reports and replies go when they expire (and,
+/// on SQLite, leave no ciphertext in the database files), bot conversations when idle for 15 minutes,
 /// challenges after 5 minutes, and everything with its cell. Time is moved on the relay's clock by
 /// minutes (less than an invite or a login lasts, in all); each test builds what it needs after
-/// the moves of the tests before it. Retention, which takes days, has a relay of its own.
+/// the moves of the tests before it. Retention, which takes days, has relays of its own.
 /// </summary>
 public sealed class IntakeExpiryTests(RelayFactory relay) : IClassFixture<RelayFactory>
 {
     [Fact]
-    public async Task A_deleted_report_goes_with_its_replies()
+    public async Task A_deleted_report_goes_with_its_replies() => await DeleteAReportAsync();
+
+    /// <summary>
+    /// SQLite only: secure_delete zeroes the deleted rows and the sweep checkpoints the WAL.
+    /// PostgreSQL keeps a deleted row's bytes in its heap pages until VACUUM reuses them and in the
+    /// write-ahead log until the segment is recycled (see the threat model).
+    /// </summary>
+    [SqliteFact]
+    public async Task A_deleted_report_leaves_no_piece_in_the_database_files()
+    {
+        byte[] sealedReport = await DeleteAReportAsync();
+
+        // The next sweep checkpoints the WAL, and then no piece of the report is left in the files.
+        await relay.Services.GetRequiredService<IntakeExpiry>().SweepAsync().WaitAsync(TestTimeouts.Default);
+        Assert.False(RelayScan.ContainsPiece(RelayScan.Storage(relay), sealedReport), "a deleted report lingers in the database files");
+    }
+
+    /// <summary>A report with a reply, deleted by a member: the reply goes with it and the receipt finds nothing. Returns the sealed report.</summary>
+    private async Task<byte[]> DeleteAReportAsync()
     {
         await using IntakeWorld world = await IntakeWorld.CreateAsync(relay);
         IntakeInfo intake = await world.OpenIntakeAsync();
@@ -37,13 +55,11 @@ public sealed class IntakeExpiryTests(RelayFactory relay) : IClassFixture<RelayF
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
 
+        Assert.Equal(0, relay.Count($"SELECT COUNT(*) FROM IntakeReports WHERE Id = '{IntakeSubmissionTests.Upper(report)}'"));
         Assert.Equal(0, relay.Count($"SELECT COUNT(*) FROM IntakeReplies WHERE ReportId = '{IntakeSubmissionTests.Upper(report)}'"));
-
-        // The next sweep checkpoints the WAL, and then no piece of the report is left in the files.
-        await relay.Services.GetRequiredService<IntakeExpiry>().SweepAsync().WaitAsync(TestTimeouts.Default);
-        Assert.False(RelayScan.ContainsPiece(RelayScan.Storage(relay), sealedReport), "a deleted report lingers in the database files");
         using HttpResponseMessage gone = await reporter.PostAsync("/api/v1/receipts/replies", new ReplyCheckRequest(ReceiptPhrase.LookupSecret(phrase)));
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        return sealedReport;
     }
 
     [Fact]
@@ -116,11 +132,37 @@ public sealed class IntakeExpiryTests(RelayFactory relay) : IClassFixture<RelayF
     }
 }
 
-/// <summary>Retention: reports and replies go when they expire, days later (on a relay of its own, as logins do not outlast the move).</summary>
-public sealed class IntakeRetentionTests(RelayFactory relay) : IClassFixture<RelayFactory>
+/// <summary>Retention: reports and replies go when they expire, days later (each test on a relay of its own, as logins and invites do not outlast the move).</summary>
+public sealed class IntakeRetentionTests
 {
     [Fact]
-    public async Task Reports_and_replies_are_deleted_when_they_expire_and_leave_no_ciphertext_behind()
+    public async Task Reports_and_replies_are_deleted_when_they_expire()
+    {
+        using RelayFactory relay = new();
+        await ExpireAsync(relay);
+    }
+
+    /// <summary>
+    /// SQLite only: secure_delete zeroes the deleted rows and the sweep checkpoints the WAL.
+    /// PostgreSQL keeps a deleted row's bytes in its heap pages until VACUUM reuses them and in the
+    /// write-ahead log until the segment is recycled (see the threat model).
+    /// </summary>
+    [SqliteFact]
+    public async Task Expired_reports_and_replies_leave_no_ciphertext_in_the_database_files()
+    {
+        using RelayFactory relay = new();
+        (byte[] sealedReport, byte[] sealedReply) = await ExpireAsync(relay);
+
+        byte[] storage = RelayScan.Storage(relay);
+        Assert.False(RelayScan.ContainsPiece(storage, sealedReport), "an expired report lingers in the database files");
+        Assert.False(RelayScan.ContainsPiece(storage, sealedReply), "an expired reply lingers in the database files");
+    }
+
+    /// <summary>
+    /// A one-day and a five-day report (the first with a reply), then, two days on, a sweep: the
+    /// one-day report and its reply are gone, the five-day report stays. Returns what expired.
+    /// </summary>
+    private static async Task<(byte[] SealedReport, byte[] SealedReply)> ExpireAsync(RelayFactory relay)
     {
         await using IntakeWorld world = await IntakeWorld.CreateAsync(relay);
         IntakeInfo shortLived = await world.OpenIntakeAsync(retentionDays: 1);
@@ -156,8 +198,6 @@ public sealed class IntakeRetentionTests(RelayFactory relay) : IClassFixture<Rel
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         }
 
-        byte[] storage = RelayScan.Storage(relay);
-        Assert.False(RelayScan.ContainsPiece(storage, sealedReport), "an expired report lingers in the database files");
-        Assert.False(RelayScan.ContainsPiece(storage, sealedReply), "an expired reply lingers in the database files");
+        return (sealedReport, sealedReply);
     }
 }

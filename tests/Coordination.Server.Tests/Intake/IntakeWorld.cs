@@ -312,21 +312,11 @@ public sealed class Reporter : IDisposable
 /// <summary>Scans of what the relay keeps: the database files and every line it logged.</summary>
 public static class RelayScan
 {
+    /// <summary>Everything the database keeps at rest (see <see cref="RelayFactory.ReadStorage"/>).</summary>
     public static byte[] Storage(RelayFactory relay)
     {
         ArgumentNullException.ThrowIfNull(relay);
-        using MemoryStream all = new();
-        foreach (string suffix in new[] { "", "-wal", "-shm", "-journal" })
-        {
-            string path = relay.DatabasePath + suffix;
-            if (File.Exists(path))
-            {
-                using FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                file.CopyTo(all);
-            }
-        }
-
-        return all.ToArray();
+        return relay.ReadStorage();
     }
 
     /// <summary>Asserts that no secret is in the database files (as UTF-8, UTF-16 or raw bytes) or in the logs.</summary>
@@ -355,7 +345,7 @@ public static class RelayScan
     /// <summary>
     /// Whether any 256-byte piece of <paramref name="stored"/> (its start, its end) is in the
     /// database files. A report is longer than SQLite keeps in one page of a WITHOUT ROWID table,
-    /// so its bytes are split between pages and never found whole.
+    /// and than PostgreSQL keeps in one TOAST chunk, so its bytes are split and never found whole.
     /// </summary>
     public static bool ContainsPiece(byte[] haystack, byte[] stored)
     {

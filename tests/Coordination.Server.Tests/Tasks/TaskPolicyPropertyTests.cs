@@ -1,9 +1,9 @@
+using System.Globalization;
 using System.Net;
 using Coordination.Client.Api;
 using Coordination.Client.Tasks;
 using Coordination.Protocol;
 using Coordination.Server.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 
 namespace Coordination.Server.Tests.Tasks;
 
@@ -109,49 +109,29 @@ public sealed class TaskPolicyPropertyTests(RelayFactory relay) : IClassFixture<
     /// <summary>Reads the relay's database: every offered or accepted part must satisfy the policy now; returns how many there are.</summary>
     private int AssertNothingHeldAgainstThePolicy(int seed, Guid cellId, List<string> trace)
     {
-        using SqliteConnection connection = relay.OpenDatabase();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
+        List<object?[]> parts = relay.Query(
+            """
             SELECT t.Risk, t.RequiredTags, m.Ceiling, m.Id
             FROM TaskAssignments a
             JOIN Tasks t ON t.Id = a.TaskId
             LEFT JOIN Memberships m ON m.Id = a.MembershipId
-            WHERE a.State IN (1, 2) AND t.CellId = $cell
-            """;
-        command.Parameters.AddWithValue("$cell", cellId.ToString().ToUpperInvariant());
-        using SqliteDataReader reader = command.ExecuteReader();
-        int parts = 0;
-        while (reader.Read())
+            WHERE a.State IN (1, 2) AND t.CellId = $0
+            """,
+            cellId);
+        foreach (object?[] part in parts)
         {
-            parts++;
-            Assert.False(reader.IsDBNull(3), $"seed {seed}: a part is held by a membership that no longer exists\n{string.Join('\n', trace)}");
-            long risk = reader.GetInt64(0);
-            byte[] required = (byte[])reader[1];
-            long ceiling = reader.GetInt64(2);
-            string membership = reader.GetString(3);
+            Assert.False(part[3] is null, $"seed {seed}: a part is held by a membership that no longer exists\n{string.Join('\n', trace)}");
+            long risk = Convert.ToInt64(part[0], CultureInfo.InvariantCulture);
+            byte[] required = (byte[])part[1]!;
+            long ceiling = Convert.ToInt64(part[2], CultureInfo.InvariantCulture);
             Assert.True(ceiling >= risk, $"seed {seed}: a part of risk {risk} is held under ceiling {ceiling}\n{string.Join('\n', trace)}");
-            HashSet<string> held = TagsOf(connection, membership);
+            HashSet<string> held = [.. relay.Query("SELECT Tag FROM MembershipTags WHERE MembershipId = $0", part[3]!).Select(r => Convert.ToHexString((byte[])r[0]!))];
             for (int i = 0; i < required.Length; i += 32)
             {
                 Assert.True(held.Contains(Convert.ToHexString(required, i, 32)), $"seed {seed}: a part is held without a required tag\n{string.Join('\n', trace)}");
             }
         }
 
-        return parts;
-    }
-
-    private static HashSet<string> TagsOf(SqliteConnection connection, string membership)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT Tag FROM MembershipTags WHERE MembershipId = $m";
-        command.Parameters.AddWithValue("$m", membership);
-        using SqliteDataReader reader = command.ExecuteReader();
-        HashSet<string> tags = [];
-        while (reader.Read())
-        {
-            tags.Add(Convert.ToHexString((byte[])reader[0]));
-        }
-
-        return tags;
+        return parts.Count;
     }
 }

@@ -205,14 +205,7 @@ public sealed class TaskRoutingTests(RelayFactory relay) : IClassFixture<RelayFa
         Assert.Equal("(unreadable on this device)", (await olga.GetAsync(risky.TaskId, None).WaitAsync(TestTimeouts.Default)).Title);
     }
 
-    private byte[] ContentOf(Guid taskId)
-    {
-        using Microsoft.Data.Sqlite.SqliteConnection connection = relay.OpenDatabase();
-        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT SealedContent FROM Tasks WHERE Id = $id";
-        command.Parameters.AddWithValue("$id", taskId.ToString().ToUpperInvariant());
-        return (byte[])command.ExecuteScalar()!;
-    }
+    private byte[] ContentOf(Guid taskId) => (byte[])Assert.Single(relay.Query("SELECT SealedContent FROM Tasks WHERE Id = $0", taskId))[0]!;
 
     [Fact]
     public async Task Two_organizers_racing_for_the_last_place_cannot_both_win()
