@@ -2,6 +2,8 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 
 namespace Coordination.Server.Persistence;
@@ -131,7 +133,22 @@ public static class DatabaseExtensions
         }
 
         using IServiceScope scope = app.Services.CreateScope();
-        scope.ServiceProvider.GetRequiredService<CoordinationDbContext>().Database.Migrate();
+        CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
+        if (storage.IsPostgres)
+        {
+            // EF Core's migrator reads the history table before it creates it, and on a new
+            // PostgreSQL database logs that failed read as an error. Create the table first.
+            try
+            {
+                db.Database.ExecuteSqlRaw(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript());
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+            {
+                // Another node created it at the same moment.
+            }
+        }
+
+        db.Database.Migrate();
         return app;
     }
 
