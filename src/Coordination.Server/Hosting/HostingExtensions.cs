@@ -32,6 +32,7 @@ public static class HostingExtensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddExceptionHandler<StorageFaultExceptionHandler>();
         // The same behaviour in every environment: malformed input becomes an exception that
         // BadRequestExceptionHandler turns into a 4xx problem with a reason.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -29,6 +29,7 @@ public static class RelayExtensions
             hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
             hub.HandshakeTimeout = TimeSpan.FromSeconds(15);
             hub.AddFilter<RevokedDeviceFilter>();
+            hub.AddFilter<StorageFaultHubFilter>();
         });
         return builder;
     }

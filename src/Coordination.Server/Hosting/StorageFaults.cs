@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Coordination.Server.Hosting;
+
+/// <summary>
+/// Faults of the storage, not of the request: the database busy or locked beyond its timeout, the
+/// disk full, PostgreSQL restarting or unreachable, the relay shutting down. They are answered with
+/// 503 and a Retry-After (a hub error on the hub) that says to try again, never with a 500; nothing
+/// was acknowledged, so a retry with the same message id is safe. Constraint violations and other
+/// errors of the data are not storage faults.
+/// </summary>
+public static class StorageFaults
+{
+    public const string Detail = "The relay's storage is unavailable for a moment (busy, full or restarting); nothing was stored. Try again.";
+
+    public static bool IsStorageFault(Exception exception) => exception switch
+    {
+        DbUpdateException { InnerException: { } inner } => IsStorageFault(inner),
+        SqliteException sqlite => sqlite.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */ or 10 /* IOERR */ or 13 /* FULL */ or 14 /* CANTOPEN */,
+        PostgresException postgres => postgres.IsTransient
+            || postgres.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exception
+            || postgres.SqlState.StartsWith("53", StringComparison.Ordinal) // insufficient resources (disk full, too many connections)
+            || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal), // the server is shutting down or restarting
+        NpgsqlException => true, // no server answer at all: connection refused, reset, timed out
+        TimeoutException => true,
+        OperationCanceledException => true, // the writer stopped taking work because the relay is shutting down
+        _ => false,
+    };
+}
+
+/// <summary>HTTP: a storage fault becomes 503 problem details with Retry-After.</summary>
+public sealed partial class StorageFaultExceptionHandler(IProblemDetailsService problems, ILogger<StorageFaultExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        if (httpContext.RequestAborted.IsCancellationRequested || !StorageFaults.IsStorageFault(exception))
+        {
+            return false;
+        }
+
+        LogStorageFault(logger, exception.GetType().Name);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "2";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = Problems.Details(StatusCodes.Status503ServiceUnavailable, StorageFaults.Detail),
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A request met a storage fault ({Fault}) and was answered 503.")]
+    private static partial void LogStorageFault(ILogger logger, string fault);
+}
+
+/// <summary>The hub: a storage fault becomes a hub error with the same clear message; the connection stays open.</summary>
+public sealed class StorageFaultHubFilter : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        ArgumentNullException.ThrowIfNull(invocationContext);
+        ArgumentNullException.ThrowIfNull(next);
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (Exception ex) when (ex is not HubException && !invocationContext.Context.ConnectionAborted.IsCancellationRequested && StorageFaults.IsStorageFault(ex))
+        {
+            throw new HubException(StorageFaults.Detail);
+        }
+    }
+}
