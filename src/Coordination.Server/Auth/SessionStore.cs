@@ -44,7 +44,7 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
         }
 
         byte[] raw = new byte[Limits.SessionTokenBytes];
-        if (!Base64Url.IsValid(token) || Base64Url.DecodeFromChars(token, raw) != Limits.SessionTokenBytes)
+        if (!Base64Url.IsValid(token) || !Base64Url.TryDecodeFromChars(token, raw, out int written) || written != Limits.SessionTokenBytes)
         {
             return null;
         }
@@ -91,7 +91,7 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
     {
         ArgumentNullException.ThrowIfNull(db);
         byte[] raw = new byte[Limits.SessionTokenBytes];
-        if (!Base64Url.IsValid(token) || Base64Url.DecodeFromChars(token, raw) != Limits.SessionTokenBytes)
+        if (!Base64Url.IsValid(token) || !Base64Url.TryDecodeFromChars(token, raw, out int written) || written != Limits.SessionTokenBytes)
         {
             return;
         }

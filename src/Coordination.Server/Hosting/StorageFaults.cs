@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace Coordination.Server.Hosting;
@@ -17,9 +18,20 @@ public static class StorageFaults
 {
     public const string Detail = "The relay's storage is unavailable for a moment (busy, full or restarting); nothing was stored. Try again.";
 
+    /// <summary>A short code for logs: SQLite's error code or PostgreSQL's SQLSTATE, never a message (it may quote data).</summary>
+    public static string Code(Exception exception) => exception switch
+    {
+        SqliteException sqlite => "SQLite " + sqlite.SqliteErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        PostgresException postgres => "SQLSTATE " + postgres.SqlState,
+        _ => exception.GetType().Name,
+    };
+
     public static bool IsStorageFault(Exception exception) => exception switch
     {
         DbUpdateException { InnerException: { } inner } => IsStorageFault(inner),
+        // EF Core's execution strategy wraps a transient provider error ("likely due to a transient failure").
+        InvalidOperationException { InnerException: { } inner } => IsStorageFault(inner),
+        RetryLimitExceededException { InnerException: { } inner } => IsStorageFault(inner),
         SqliteException sqlite => sqlite.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */ or 10 /* IOERR */ or 13 /* FULL */ or 14 /* CANTOPEN */,
         PostgresException postgres => postgres.IsTransient
             || postgres.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exception
@@ -68,7 +80,13 @@ public sealed class StorageFaultHubFilter : IHubFilter
         {
             return await next(invocationContext);
         }
-        catch (Exception ex) when (ex is not HubException && !invocationContext.Context.ConnectionAborted.IsCancellationRequested && StorageFaults.IsStorageFault(ex))
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The connection is gone (closed by the client, or by the relay to make it resynchronize):
+            // nobody is left to answer, and it is not an error of the relay.
+            return null;
+        }
+        catch (Exception ex) when (ex is not HubException && StorageFaults.IsStorageFault(ex))
         {
             throw new HubException(StorageFaults.Detail);
         }

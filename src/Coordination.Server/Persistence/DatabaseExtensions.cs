@@ -42,7 +42,9 @@ public sealed class StorageOptions
         Mode = SqliteOpenMode.ReadWriteCreate,
         Pooling = true,
         ForeignKeys = true,
-        DefaultTimeout = 30,
+        // Seconds Microsoft.Data.Sqlite keeps retrying a busy database: the same as busy_timeout,
+        // so a locked database is answered with 503 after ten seconds, not held for thirty.
+        DefaultTimeout = 10,
     }.ToString();
 
     /// <summary>Reads the three settings; a provider name that is not known, or PostgreSQL without a connection string, stops the start.</summary>

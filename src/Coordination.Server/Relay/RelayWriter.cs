@@ -283,9 +283,11 @@ public sealed partial class RelayWriter : BackgroundService
 
             transaction.Commit();
         }
-        catch (DbException ex) when (batch.Count > 1 && connection.State == ConnectionState.Open && ex is not Npgsql.NpgsqlException { IsTransient: true })
+        // One operation may be at fault (a constraint): commit the others one by one. Not when the
+        // storage itself is at fault (busy, locked, full): every operation would wait and fail again.
+        catch (DbException ex) when (batch.Count > 1 && connection.State == ConnectionState.Open && !StorageFaults.IsStorageFault(ex))
         {
-            LogBatchFailed(_logger, batch.Count, ex.ErrorCode);
+            LogBatchFailed(_logger, batch.Count, StorageFaults.Code(ex));
             _metrics.BatchRetried();
             foreach (Operation operation in batch)
             {
@@ -456,8 +458,8 @@ public sealed partial class RelayWriter : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "The relay's database connection failed (attempt {Attempt}); reconnecting and committing the batch again.")]
     private static partial void LogConnectionLost(ILogger logger, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A relay batch of {Count} operations failed (database error {Code}); retrying one by one.")]
-    private static partial void LogBatchFailed(ILogger logger, int count, int code);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A relay batch of {Count} operations failed ({Code}); retrying one by one.")]
+    private static partial void LogBatchFailed(ILogger logger, int count, string code);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WAL checkpoint failed (SQLite error {Code}).")]
     private static partial void LogCheckpointFailed(ILogger logger, int code);
