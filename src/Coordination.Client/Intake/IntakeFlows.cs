@@ -19,6 +19,15 @@ public sealed record IntakeFlowsDocument(int SchemaVersion, IReadOnlyList<string
             throw new InvalidDataException("The flows document lacks its languages, flows, or a flow's key or steps.");
         }
 
+        // The document comes from the relay: a condition or a choice with parts missing is refused
+        // here rather than failing later, when a reporter's answers are checked.
+        if (document.Flows.SelectMany(f => f.Steps).Any(s =>
+            s.ShowIf is { } condition && (condition.Step is null || condition.In is null || condition.In.Any(v => v is null))
+            || s.Answer.Options is { } options && options.Any(o => o?.Value is null)))
+        {
+            throw new InvalidDataException("A step of the flows document has a condition without its step or values, or a choice without a value.");
+        }
+
         return document;
     }
 

@@ -180,6 +180,13 @@ public static class IntakeFormat
             failure = $"the report is not valid JSON ({ex.Message})";
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // Text that is not valid UTF-8 (or a lone surrogate): anyone may send a report, so one
+            // like this is refused with a reason and the rest of the inbox stays readable.
+            failure = "the report holds text that is not valid UTF-8";
+            return null;
+        }
     }
 
     /// <summary>Seals a reply under the key derived from the report's receipt.</summary>
@@ -259,6 +266,11 @@ public static class IntakeFormat
         catch (JsonException ex)
         {
             failure = $"the reply is not valid JSON ({ex.Message})";
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            failure = "the reply holds text that is not valid UTF-8";
             return null;
         }
         finally

@@ -63,6 +63,11 @@ public sealed class ReporterClient : IDisposable
             throw new InvalidOperationException($"The relay asks for a proof-of-work of {challenge.Difficulty} bits; this client does at most {MaxPowDifficulty}.");
         }
 
+        if (challenge.Nonce is not { Length: > 0 and <= ProofOfWork.MaxNonceBytes })
+        {
+            throw new InvalidOperationException("The relay sent a proof-of-work challenge without a usable nonce.");
+        }
+
         byte[] nonce = challenge.Nonce;
         int difficulty = challenge.Difficulty;
         ulong counter = await Task.Run(() => ProofOfWork.Solve(nonce, difficulty, ct), ct).ConfigureAwait(false);

@@ -69,8 +69,16 @@ public static class ReceiptPhrase
 /// </summary>
 public static class ProofOfWork
 {
+    /// <summary>The longest challenge nonce accepted (the relay issues 32 bytes); a longer one comes from a hostile relay.</summary>
+    public const int MaxNonceBytes = 64;
+
     public static bool IsSolved(ReadOnlySpan<byte> nonce, ulong counter, int difficulty)
     {
+        if (nonce.Length > MaxNonceBytes)
+        {
+            throw new ArgumentException($"A proof-of-work nonce is at most {MaxNonceBytes} bytes.", nameof(nonce));
+        }
+
         Span<byte> input = stackalloc byte[nonce.Length + 8];
         nonce.CopyTo(input);
         BinaryPrimitives.WriteUInt64BigEndian(input[nonce.Length..], counter);

@@ -14,6 +14,9 @@ public static class HostingExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Lifetime", LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // SignalR's dispatcher logs every refused hub call at Error, with the refusal and a stack
+        // trace. Refusals are answers, not faults; the relay's hub filter logs real failures by type.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.None);
         return builder;
     }
 

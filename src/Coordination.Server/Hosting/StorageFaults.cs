@@ -69,8 +69,14 @@ public sealed partial class StorageFaultExceptionHandler(IProblemDetailsService 
     private static partial void LogStorageFault(ILogger logger, string fault);
 }
 
-/// <summary>The hub: a storage fault becomes a hub error with the same clear message; the connection stays open.</summary>
-public sealed class StorageFaultHubFilter : IHubFilter
+/// <summary>
+/// The hub: a storage fault becomes a hub error with the same clear message, and the connection
+/// stays open. A refusal (<see cref="HubException"/>) is the caller's answer, not an error of the
+/// relay, so it is not logged (SignalR's own dispatcher log, which would print it with the
+/// caller's input, is off: see <see cref="HostingExtensions.AddPrivacyPreservingLogging"/>);
+/// anything else is logged here by its type only.
+/// </summary>
+public sealed partial class StorageFaultHubFilter(ILogger<StorageFaultHubFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -90,5 +96,13 @@ public sealed class StorageFaultHubFilter : IHubFilter
         {
             throw new HubException(StorageFaults.Detail);
         }
+        catch (Exception ex) when (ex is not HubException)
+        {
+            LogHubMethodFailed(logger, invocationContext.HubMethodName, ex.GetType().Name);
+            throw;
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Hub method {Method} failed ({Error}).")]
+    private static partial void LogHubMethodFailed(ILogger logger, string method, string error);
 }

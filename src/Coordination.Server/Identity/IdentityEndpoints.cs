@@ -100,6 +100,11 @@ public static class IdentityEndpoints
             return Problems.BadRequest($"payload must be 1 to {Limits.MaxLinkPayloadBytes} bytes.");
         }
 
+        if (await db.LinkCodes.AnyAsync(l => l.LookupId == request.LookupId, ct))
+        {
+            return Problems.Conflict("This link code is already in use; make a new one.");
+        }
+
         long expiresAt = clock.GetUtcNow().Add(Limits.LinkCodeLifetime).ToUnixTimeMilliseconds();
         db.LinkCodes.Add(new LinkCode { LookupId = request.LookupId, AccountId = accountId, Payload = request.Payload, ExpiresAt = expiresAt });
         try

@@ -25,11 +25,19 @@ public sealed class RelayHub(EnvelopeRelay relay, ConnectionRegistry registry, C
         }
 
         registry.Add(Context, accountId, deviceId);
-        List<Guid> conversations = await db.DeliveryCursors.AsNoTracking()
-            .Where(c => c.DeviceId == deviceId).Select(c => c.ConversationId).ToListAsync(Context.ConnectionAborted);
-        foreach (Guid conversation in conversations)
+        try
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, LiveDelivery.GroupFor(conversation), Context.ConnectionAborted);
+            List<Guid> conversations = await db.DeliveryCursors.AsNoTracking()
+                .Where(c => c.DeviceId == deviceId).Select(c => c.ConversationId).ToListAsync(Context.ConnectionAborted);
+            foreach (Guid conversation in conversations)
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, LiveDelivery.GroupFor(conversation), Context.ConnectionAborted);
+            }
+        }
+        catch (OperationCanceledException) when (Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The device hung up during the handshake: nothing to set up, and not an error.
+            return;
         }
 
         await base.OnConnectedAsync();
