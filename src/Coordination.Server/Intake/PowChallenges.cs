@@ -26,6 +26,11 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rec
     private readonly SecretKey _key = secrets.ChallengeKey;
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<Guid, long>> _used = new();
 
+    // Spending a challenge and dropping an intake's emptied memory exclude each other: otherwise a
+    // purge could drop the memory just as a challenge is recorded in it, and the challenge could be
+    // used again.
+    private readonly Lock _spending = new();
+
     /// <summary>Solved challenges remembered now (until they expire).</summary>
     public int Count => _used.Values.Sum(u => u.Count);
 
@@ -66,15 +71,20 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rec
     public string? Spend(Guid intakeId, PowTicket ticket)
     {
         ArgumentNullException.ThrowIfNull(ticket);
-        ConcurrentDictionary<Guid, long> used = _used.GetOrAdd(intakeId, _ => new ConcurrentDictionary<Guid, long>());
-        if (used.Count >= options.MaxChallenges)
+        if (_used.TryGetValue(intakeId, out ConcurrentDictionary<Guid, long>? full) && full.Count >= options.MaxChallenges)
         {
             PurgeExpired();
         }
 
-        string? refusal = used.Count < options.MaxChallenges && used.TryAdd(ticket.ChallengeId, ticket.ExpiresAt)
-            ? null
-            : "The proof-of-work challenge was already used; ask for a new one.";
+        string? refusal;
+        lock (_spending)
+        {
+            ConcurrentDictionary<Guid, long> used = _used.GetOrAdd(intakeId, _ => new ConcurrentDictionary<Guid, long>());
+            refusal = used.Count < options.MaxChallenges && used.TryAdd(ticket.ChallengeId, ticket.ExpiresAt)
+                ? null
+                : "The proof-of-work challenge was already used; ask for a new one.";
+        }
+
         if (refusal is not null)
         {
             metrics?.PowRefused();
@@ -134,9 +144,12 @@ public sealed class PowChallenges(TimeProvider clock, IntakeOptions options, Rec
                 }
             }
 
-            if (intake.Value.IsEmpty)
+            lock (_spending)
             {
-                _used.TryRemove(intake);
+                if (intake.Value.IsEmpty)
+                {
+                    _used.TryRemove(intake);
+                }
             }
         }
 

@@ -197,7 +197,11 @@ internal static class RawScenarios
                     break;
                 case "count-pings":
                     await SendAsync(socket, $"{{}}{Separator}", ct);
-                    await CountPingsAsync(socket, reader, TimeSpan.FromMilliseconds(1500), ct);
+                    await CountPingsAsync(socket, reader, TimeSpan.FromMilliseconds(1500), 0, ct);
+                    return;
+                case "count-three-pings":
+                    await SendAsync(socket, $"{{}}{Separator}", ct);
+                    await CountPingsAsync(socket, reader, TimeSpan.FromSeconds(8), 3, ct);
                     return;
                 case "drop-after-invocation":
                     await SendAsync(socket, $"{{}}{Separator}", ct);
@@ -243,9 +247,14 @@ internal static class RawScenarios
     /// Counts the client's pings and other records for <paramref name="period"/>, then tells it with a
     /// "Pings" invocation whose one argument is [pings, others]; keeps counting until the client closes.
     /// </summary>
-    private static async Task CountPingsAsync(WebSocket socket, RawReader reader, TimeSpan period, CancellationToken ct)
+    /// <summary>
+    /// Counts pings and other records for <paramref name="period"/>, or until <paramref name="enough"/>
+    /// pings came (when above 0), then tells the client: pings, other records, milliseconds counted.
+    /// </summary>
+    private static async Task CountPingsAsync(WebSocket socket, RawReader reader, TimeSpan period, int enough, CancellationToken ct)
     {
         int[] counts = new int[2];
+        System.Diagnostics.Stopwatch elapsed = System.Diagnostics.Stopwatch.StartNew();
         Task counting = Task.Run(
             async () =>
             {
@@ -257,8 +266,12 @@ internal static class RawScenarios
             },
             ct);
 
-        await Task.Delay(period, ct);
-        await SendAsync(socket, $"{{\"type\":1,\"target\":\"Pings\",\"arguments\":[[{Volatile.Read(ref counts[0])},{Volatile.Read(ref counts[1])}]]}}{Separator}", ct);
+        while (elapsed.Elapsed < period && (enough == 0 || Volatile.Read(ref counts[0]) < enough))
+        {
+            await Task.Delay(enough == 0 ? period : TimeSpan.FromMilliseconds(20), ct);
+        }
+
+        await SendAsync(socket, $"{{\"type\":1,\"target\":\"Pings\",\"arguments\":[[{Volatile.Read(ref counts[0])},{Volatile.Read(ref counts[1])},{(long)elapsed.Elapsed.TotalMilliseconds}]]}}{Separator}", ct);
         try
         {
             await counting;
