@@ -11,12 +11,14 @@ internal sealed class BenchmarkOptions
           --latency-seconds N   length of each fixed-rate latency measurement (default: 0.4 x --seconds, at least 2)
           --warmup N            full-load warm-up at the start of each scenario, seconds (default 6)
           --sqlite-seconds N    length of each raw SQLite measurement (default 3)
-          --only LIST           scenarios to run, comma-separated: a,a2,b,c,sqlite,costs (default all);
-                                a2 is (a') the baseline with a payload as large on the wire as the relay's envelope
-          --members N           connections in the fan-out group, (a) and (b) (default 50)
-          --group-senders N     senders in (a) and (b) (default 4)
-          --group-in-flight N   invocations each (a)/(b) sender keeps in flight (default 32)
-          --group-rate N        fixed offered rate for (a)/(b) latency, group sends/s (default 1000)
+          --only LIST           scenarios to run, comma-separated: a,a2,b,c,d,sqlite,costs (default all);
+                                a2 is (a') the baseline with a payload as large on the wire as the relay's envelope;
+                                d is (b) on two relay nodes sharing PostgreSQL, and runs (b) too (its baseline);
+                                d needs COORDINATION_BENCH_POSTGRES (./run-benchmarks.sh sets it), else it is skipped
+          --members N           connections in the fan-out group, (a), (b) and (d) (default 50)
+          --group-senders N     senders in (a), (b) and (d) (default 4)
+          --group-in-flight N   invocations each (a)/(b)/(d) sender keeps in flight (default 32)
+          --group-rate N        fixed offered rate for (a)/(b)/(d) latency, group sends/s (default 1000)
           --baseline-payload N  payload bytes in (a) (default 512, the relay's payload before sealing and padding)
           --baseline-fan-out M  investigation: 'serial' pushes (a)'s broadcasts from one loop, as the relay does (default 'hub')
           --pairs N             direct conversations in (c); both devices of a pair send (default 32)
@@ -39,7 +41,7 @@ internal sealed class BenchmarkOptions
 
     public double SqliteSeconds { get; private set; } = 3;
 
-    public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase) { "a", "a2", "b", "c", "sqlite", "costs" };
+    public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase) { "a", "a2", "b", "c", "d", "sqlite", "costs" };
 
     public int Members { get; private set; } = 50;
 
@@ -84,8 +86,15 @@ internal sealed class BenchmarkOptions
 
     public TimeSpan SqliteDuration => TimeSpan.FromSeconds(SqliteSeconds);
 
-    /// <summary>The most the whole run may take: three times the planned measurement time plus two minutes for set-up and drains.</summary>
-    public TimeSpan Budget => TimeSpan.FromSeconds((3 * ((4 * (WarmupSeconds + Seconds + LatencySeconds)) + (2 * SqliteSeconds))) + 120);
+    /// <summary>The most the whole run may take: three times the planned measurement time plus three minutes for set-up (two nodes and a database for (d)) and drains.</summary>
+    public TimeSpan Budget => TimeSpan.FromSeconds((3 * ((5 * (WarmupSeconds + Seconds + LatencySeconds)) + (2 * SqliteSeconds))) + 180);
+
+    /// <summary>
+    /// For (d): an Npgsql connection string to a PostgreSQL server's maintenance database, with a role
+    /// that may create databases (environment variable <c>COORDINATION_BENCH_POSTGRES</c>; it holds a
+    /// password, so it is not a command-line option). Null when not set: (d) is then skipped.
+    /// </summary>
+    public string? PostgresAdmin { get; } = Environment.GetEnvironmentVariable("COORDINATION_BENCH_POSTGRES") is { Length: > 0 } admin ? admin : null;
 
     public bool Runs(string scenario) => Only.Contains(scenario);
 
@@ -121,12 +130,18 @@ internal sealed class BenchmarkOptions
                         options.Only.Clear();
                         foreach (string scenario in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (scenario is not ("a" or "a2" or "b" or "c" or "sqlite" or "costs"))
+                            if (scenario is not ("a" or "a2" or "b" or "c" or "d" or "sqlite" or "costs"))
                             {
-                                throw new FormatException($"Unknown scenario '{scenario}' (a, a2, b, c, sqlite or costs).");
+                                throw new FormatException($"Unknown scenario '{scenario}' (a, a2, b, c, d, sqlite or costs).");
                             }
 
                             options.Only.Add(scenario);
+                        }
+
+                        // (d) is compared with (b), measured in the same run.
+                        if (options.Only.Contains("d"))
+                        {
+                            options.Only.Add("b");
                         }
 
                         break;

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Coordination.Crypto;
 
 namespace Coordination.Benchmarks;
 
 /// <summary>
 /// Runs every scenario once, in one process, on loopback: (a) a bare SignalR broadcast hub, (b) the
-/// relay's cell fan-out, (c) the relay's durable direct sends and raw SQLite on the same disk. Prints
-/// a table and writes latest.json and latest.svg.
+/// relay's cell fan-out, (c) the relay's durable direct sends and raw SQLite on the same disk, (d)
+/// (b) across two relay nodes sharing PostgreSQL. Prints a table and writes latest.json and latest.svg.
 /// </summary>
 internal static class BenchmarkProgram
 {
@@ -34,6 +35,14 @@ internal static class BenchmarkProgram
             cancel.Cancel();
         };
 
+        // SIGTERM too (run-benchmarks.sh stopping, a CI timeout): the relay hosts in this process would
+        // otherwise take it for themselves and stop, and the run would carry on measuring nothing.
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
+
         DateTimeOffset timestamp = DateTimeOffset.UtcNow;
         long started = Stopwatch.GetTimestamp();
         Directory.CreateDirectory(options.DataRoot);
@@ -43,6 +52,8 @@ internal static class BenchmarkProgram
         FanOutScenario? relaySized = null;
         FanOutScenario? group = null;
         DirectScenario? direct = null;
+        TwoNodeScenario? twoNodes = null;
+        string? twoNodesSkipped = null;
         SqliteBaselineResult? sqlite = null;
         CostBreakdown? costs = null;
         try
@@ -65,6 +76,15 @@ internal static class BenchmarkProgram
             if (options.Runs("c"))
             {
                 direct = await RelayScenarios.RunDirectAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("d"))
+            {
+                (twoNodes, twoNodesSkipped) = await TwoNodeFanOut.RunAsync(options, cancel.Token);
+                if (twoNodesSkipped is not null)
+                {
+                    Progress.Say($"(d) skipped: {twoNodesSkipped}");
+                }
             }
 
             if (options.Runs("sqlite"))
@@ -101,11 +121,12 @@ internal static class BenchmarkProgram
             baseline,
             relaySized,
             group,
+            twoNodes,
             direct,
             sqlite,
             costs,
-            Report.Ratios(baseline, relaySized, group, direct, sqlite),
-            Observations(options, baseline, relaySized, group, direct));
+            Report.Ratios(baseline, relaySized, group, twoNodes, direct, sqlite),
+            Observations(options, baseline, relaySized, group, twoNodes, twoNodesSkipped, direct));
 
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant($"Coordination relay benchmark, {report.Timestamp:yyyy-MM-dd HH:mm:ss} UTC, {report.RunSeconds} s"));
@@ -147,7 +168,8 @@ internal static class BenchmarkProgram
     };
 
     /// <summary>What the numbers themselves say about limits: saturation, backlog, overload, errors.</summary>
-    private static List<string> Observations(BenchmarkOptions options, FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, DirectScenario? direct)
+    private static List<string> Observations(
+        BenchmarkOptions options, FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, string? twoNodesSkipped, DirectScenario? direct)
     {
         List<string> notes =
         [
@@ -183,6 +205,11 @@ internal static class BenchmarkProgram
         if (group is not null)
         {
             runs.Add((group.Name, group.Throughput, group.Latency));
+        }
+
+        if (twoNodes is not null)
+        {
+            runs.Add((twoNodes.Name, twoNodes.Throughput, twoNodes.Latency));
         }
 
         if (direct is not null)
@@ -226,11 +253,22 @@ internal static class BenchmarkProgram
             }
         }
 
-        foreach ((string name, _, FixedRateRun? run) in runs)
+        foreach ((string name, ThroughputRun max, FixedRateRun? run) in runs)
         {
             if (run is null)
             {
                 continue;
+            }
+
+            if (max.SendsPerSecond < run.OfferedPerSecond && run.SendLatency.P50Ms > max.SendLatency.P50Ms)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}, fixed rate: the offered {run.OfferedPerSecond:N0} sends/s is more than the max run sustained ({max.SendsPerSecond:N0}/s), and its median send latency is above the max run's: the queue grew during the run and its latencies are mostly waiting in it."));
+            }
+            else if (run.SendLatency.Count > 0 && run.AchievedPerSecond > max.SendsPerSecond * 1.05)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}: the fixed-rate run kept up with {run.AchievedPerSecond:N0} sends/s, more than the max run's {max.SendsPerSecond:N0}/s: something else held the max run back (other processes, the JIT, a stall: see its send p99.9)."));
             }
 
             if (run.AchievedPerSecond < run.OfferedPerSecond * 0.95 || run.SkippedOverInFlightCap > 0)
@@ -252,7 +290,52 @@ internal static class BenchmarkProgram
                 $"{group.Name}, max run: {group.Throughput.SendsPerSecond:N0} durable sends/s produced {group.Throughput.DeliveriesPerSecond:N0} deliveries/s, {pushedPerSend:F1} per send (of {group.FanOut} possible)."));
         }
 
+        if (twoNodesSkipped is not null)
+        {
+            notes.Add($"(d) was skipped: {twoNodesSkipped}");
+        }
+
+        if (twoNodes is not null)
+        {
+            TwoNodeObservations(twoNodes, notes);
+        }
+
         return notes;
+    }
+
+    private static void TwoNodeObservations(TwoNodeScenario twoNodes, List<string> notes)
+    {
+        string name = twoNodes.Name;
+        RelayNodeResult a = twoNodes.Nodes[0];
+        RelayNodeResult b = twoNodes.Nodes[1];
+        notes.Add(FormattableString.Invariant(
+            $"{name}: {a.Connections} connections on node A ({a.Senders} of them send), {b.Connections} on node B; each send is stored once in PostgreSQL {twoNodes.Postgres.Version} (synchronous_commit={twoNodes.Postgres.SynchronousCommit}, fsync={twoNodes.Postgres.Fsync}) and reaches {twoNodes.FanOut - twoNodes.CrossNodeDeliveriesPerSend} connections on A and {twoNodes.CrossNodeDeliveriesPerSend} on B."));
+
+        ResourceUsage max = twoNodes.Throughput.Resources;
+        if (max.DatabaseCpuPercentOfMachine is { } database)
+        {
+            double withDatabase = Report.CpuMicrosPerDeliveryWithDatabase(twoNodes.Throughput) ?? 0;
+            notes.Add(FormattableString.Invariant(
+                $"{name}: PostgreSQL's processes used {database}% of the machine in the max run ({twoNodes.Latency?.Resources?.DatabaseCpuPercentOfMachine ?? 0}% at the fixed rate), not counted in CPU % and excluded from other CPU %; with them, {withDatabase:F2} us of CPU per delivery."));
+        }
+        else
+        {
+            notes.Add($"{name}: PostgreSQL's processes are not visible from here: their CPU time counts in other CPU %.");
+        }
+
+        foreach ((string run, double? percent) in new[] { ("max run", twoNodes.CrossNodeDeliveredPercentMax), ("fixed rate", twoNodes.CrossNodeDeliveredPercentFixed) })
+        {
+            if (percent is < 99 or > 101)
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{name}, {run}: a receiver on node B got {percent}% of what a receiver on node A got, 5 s after the senders stopped: deliveries across nodes were lost or fell behind."));
+            }
+        }
+
+        foreach (RelayNodeResult node in twoNodes.Nodes.Where(n => n.ServerWarnings > 0))
+        {
+            notes.Add(FormattableString.Invariant($"{name}: node {node.Node} logged {node.ServerWarnings} warnings or errors; first: {node.FirstServerWarning}"));
+        }
     }
 
     private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);

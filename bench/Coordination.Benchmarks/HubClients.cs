@@ -46,16 +46,41 @@ internal static class HubClients
     }
 }
 
-/// <summary>Writes warnings and errors to stderr; everything below is dropped before it is formatted.</summary>
-internal sealed class WarningsToStderrProvider : ILoggerProvider
+/// <summary>
+/// Writes warnings and errors to stderr (after <c>prefix</c>, when several servers share the
+/// process); everything below is dropped before it is formatted. Counts what it wrote and keeps the
+/// first line for the report.
+/// </summary>
+internal sealed class WarningsToStderrProvider(string? prefix = null) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName);
+    private long _count;
+    private string? _first;
+
+    public long Count => Interlocked.Read(ref _count);
+
+    public string? First => Volatile.Read(ref _first);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <summary>Counts from zero again (for example once a server has started).</summary>
+    public void Reset()
+    {
+        Volatile.Write(ref _first, null);
+        Interlocked.Exchange(ref _count, 0);
+    }
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category) : ILogger
+    private void Write(string line)
+    {
+        Interlocked.Increment(ref _count);
+        Interlocked.CompareExchange(ref _first, line, null);
+        Console.Error.WriteLine(prefix is null ? line : $"{prefix}: {line}");
+    }
+
+    private sealed class Logger(WarningsToStderrProvider provider, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -67,7 +92,7 @@ internal sealed class WarningsToStderrProvider : ILoggerProvider
             ArgumentNullException.ThrowIfNull(formatter);
             if (IsEnabled(logLevel))
             {
-                Console.Error.WriteLine($"[{logLevel}] {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception.GetType().Name + ": " + exception.Message)}");
+                provider.Write($"[{logLevel}] {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception.GetType().Name + ": " + exception.Message)}");
             }
         }
     }

@@ -63,14 +63,19 @@ internal sealed record FixedRateRun(
 /// <summary>
 /// Remembers when each message of a fixed-rate run was sent, so receivers can record send→receive
 /// latency. Message ids are the driver's sequence numbers; receivers recover them from the payload.
+/// With <paramref name="partitions"/>, each delivery is also recorded in the histogram of the
+/// receivers' partition (for (d): the receivers on node A, and those on node B).
 /// </summary>
-internal sealed class MessageClock
+internal sealed class MessageClock(int partitions = 0)
 {
     private long[] _sentAt = [];
     private long _firstId;
     private volatile bool _active;
 
     public LatencyHistogram Latency { get; private set; } = new();
+
+    /// <summary>One histogram per partition of the receivers, reset with <see cref="Latency"/>.</summary>
+    public IReadOnlyList<LatencyHistogram> Partitions { get; private set; } = [.. Enumerable.Range(0, partitions).Select(_ => new LatencyHistogram())];
 
     public bool Active => _active;
 
@@ -79,6 +84,7 @@ internal sealed class MessageClock
         _sentAt = new long[capacity];
         _firstId = firstId;
         Latency = new LatencyHistogram();
+        Partitions = [.. Enumerable.Range(0, partitions).Select(_ => new LatencyHistogram())];
         _active = true;
     }
 
@@ -93,7 +99,7 @@ internal sealed class MessageClock
         }
     }
 
-    public void Delivered(long id, long timestamp)
+    public void Delivered(long id, long timestamp, int partition = -1)
     {
         if (!_active)
         {
@@ -105,6 +111,10 @@ internal sealed class MessageClock
         if ((ulong)index < (ulong)sentAt.Length && Volatile.Read(ref sentAt[index]) is var sent and not 0)
         {
             Latency.RecordElapsed(sent, timestamp);
+            if (partition >= 0)
+            {
+                Partitions[partition].RecordElapsed(sent, timestamp);
+            }
         }
     }
 }

@@ -52,6 +52,34 @@ internal static class Payloads
         return pool;
     }
 
+    /// <summary>
+    /// Group envelopes for a cell at <paramref name="epoch"/>, laid out as the SDK's group messages
+    /// (protocol section 6.3): <c>0x01 || 0x02 || epoch (u32) || hint (8) || nonce (24) || AEAD(pad(payload))</c>,
+    /// the payload padded before encryption so that the whole envelope fills the bucket. The relay
+    /// reads the first six bytes of every envelope sent to a cell (version, type, current epoch) and
+    /// nothing else. A pool is built once, as for <see cref="RelayCiphertexts"/>.
+    /// </summary>
+    public static byte[][] GroupCiphertexts(int count, uint epoch)
+    {
+        const int HeaderBytes = 2 + 4 + 8;
+        int overhead = HeaderBytes + XChaCha20Poly1305.NonceSize + XChaCha20Poly1305.TagSize;
+        byte[][] pool = new byte[count][];
+        using SecretKey key = SecretKey.Generate();
+        for (int i = 0; i < count; i++)
+        {
+            byte[] header = new byte[HeaderBytes];
+            header[0] = 0x01;
+            header[1] = 0x02;
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(2, 4), epoch);
+            SecureRandom.Bytes(8).CopyTo(header, 6);
+            byte[] nonce = SecureRandom.Nonce();
+            byte[] padded = Padding.Pad(SecureRandom.Bytes(PlaintextBytes), RelayCiphertextBytes - overhead);
+            pool[i] = [.. header, .. nonce, .. XChaCha20Poly1305.Encrypt(key, nonce, padded, header)];
+        }
+
+        return pool;
+    }
+
     public static SendEnvelope Envelope(Guid conversationId, long id, byte[][] pool) =>
         new(conversationId, MessageIdFor(id), pool[(int)(id % pool.Length)], TtlSeconds: 3600);
 

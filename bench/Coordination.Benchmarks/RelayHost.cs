@@ -13,24 +13,38 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Coordination.Benchmarks;
 
 /// <summary>
 /// The real Coordination server (its own Program, middleware and SQLite file) on a real Kestrel port,
-/// in production mode, with the rate limits raised so that they do not cap the load.
+/// in production mode, with the rate limits raised so that they do not cap the load. With
+/// <c>settings</c> it runs on other configuration, for example as one of several nodes on PostgreSQL
+/// ((d)): each host is a separate application with its own DI container, Kestrel port, database
+/// connections and background services; all they share in this process is the runtime, and the
+/// per-cell and per-task lock tables, which are static but only ever serialize more, never less.
 /// </summary>
 internal sealed class RelayHost : WebApplicationFactory<Program>
 {
-    private readonly bool _singletonDbContextOptions;
+    private static readonly TimeSpan _healthLimit = TimeSpan.FromSeconds(60);
 
-    public RelayHost(string dataDirectory, bool singletonDbContextOptions = false)
+    private readonly bool _singletonDbContextOptions;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+    private NpgsqlDataSource? _postgres;
+
+    public RelayHost(string dataDirectory, bool singletonDbContextOptions = false, IReadOnlyDictionary<string, string>? settings = null, string? logPrefix = null)
     {
         _singletonDbContextOptions = singletonDbContextOptions;
+        _settings = settings ?? new Dictionary<string, string>();
+        Logs = new WarningsToStderrProvider(logPrefix);
         DataDirectory = dataDirectory;
         Directory.CreateDirectory(DataDirectory);
         UseKestrel(0);
     }
+
+    /// <summary>What the server logged at warning level or above.</summary>
+    public WarningsToStderrProvider Logs { get; }
 
     public string DataDirectory { get; }
 
@@ -39,8 +53,45 @@ internal sealed class RelayHost : WebApplicationFactory<Program>
         get
         {
             StartServer();
+            _postgres ??= Services.GetService<NpgsqlDataSource>();
             return ClientOptions.BaseAddress;
         }
+    }
+
+    /// <summary>
+    /// Waits until <c>GET /healthz</c> answers 200: the database answers and, on PostgreSQL, the node
+    /// listens for the other nodes' signals (until then it would miss their envelopes).
+    /// </summary>
+    public async Task WaitUntilHealthyAsync(CancellationToken ct)
+    {
+        using HttpClient http = new() { BaseAddress = ServerAddress, Timeout = TimeSpan.FromSeconds(5) };
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        string last = "no answer";
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(started) < _healthLimit)
+        {
+            try
+            {
+                using HttpResponseMessage response = await http.GetAsync(new Uri("healthz", UriKind.Relative), ct);
+                if (response.StatusCode == System.Net.HttpStatusCode.OK)
+                {
+                    return;
+                }
+
+                last = $"{(int)response.StatusCode}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            catch (TaskCanceledException ex) when (!ct.IsCancellationRequested)
+            {
+                last = ex.Message;
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        throw new TimeoutException($"The relay at {ServerAddress} did not answer /healthz with 200 within {_healthLimit.TotalSeconds:F0} s (last: {last}).");
     }
 
     /// <summary>A conversation of kind Cell with every account in it, through the server's own membership code (cells have no HTTP endpoint yet).</summary>
@@ -58,6 +109,12 @@ internal sealed class RelayHost : WebApplicationFactory<Program>
 
         // The server's connections are pooled; release the file handles before the next scenario.
         SqliteConnection.ClearAllPools();
+
+        // The server registers its PostgreSQL data source as an instance, which the container does not dispose.
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
     }
 
     /// <summary>
@@ -93,10 +150,15 @@ internal sealed class RelayHost : WebApplicationFactory<Program>
         builder.UseSetting("RateLimits:LoginsPerMinute", unlimited);
         builder.UseSetting("RateLimits:RegistrationsPerMinute", unlimited);
         builder.UseSetting("RateLimits:LinkAttemptsPerMinute", unlimited);
+        foreach ((string key, string value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureLogging(logging =>
         {
             logging.ClearProviders();
-            logging.AddProvider(new WarningsToStderrProvider());
+            logging.AddProvider(Logs);
         });
 
         if (_singletonDbContextOptions)

@@ -36,7 +36,7 @@ internal static class RelayScenarios
             DeliveryCounter[] counters = [.. devices.Select(_ => new DeliveryCounter())];
             hubs = await HubClients.ConnectAllAsync(
                 new Uri(server, RelayHubContract.Path), [.. devices.Select(d => d.Api.Token)], (i, hub) => CountDeliveries(hub, counters[i], clock), ct);
-            byte[][] pool = Payloads.RelayCiphertexts(256);
+            byte[][] pool = Payloads.GroupCiphertexts(256, epoch: 0);
             SendOne[] send = [.. hubs.Take(options.GroupSenders).Select(hub => (SendOne)((id, token) =>
                 hub.InvokeAsync<SendResult>(nameof(IRelayHub.Send), [Payloads.Envelope(cell, id, pool)], token)))];
             Func<long> deliveries = DeliveryCounter.Total(counters);
@@ -115,15 +115,18 @@ internal static class RelayScenarios
         }
     }
 
-    /// <summary>Counts live deliveries; during a fixed-rate run also records send→receive latency from the message id.</summary>
-    private static void CountDeliveries(HubConnection hub, DeliveryCounter counter, MessageClock clock) =>
+    /// <summary>
+    /// Counts live deliveries; during a fixed-rate run also records send→receive latency from the
+    /// message id (and, with <paramref name="partition"/>, in that partition of the clock too).
+    /// </summary>
+    internal static void CountDeliveries(HubConnection hub, DeliveryCounter counter, MessageClock clock, int partition = -1) =>
         hub.On<JsonElement>(nameof(IRelayClient.ReceiveEnvelope), envelope =>
         {
             long now = Stopwatch.GetTimestamp();
             counter.Increment();
             if (clock.Active)
             {
-                clock.Delivered(Payloads.IdOf(envelope.GetProperty("messageId"u8).GetGuid()), now);
+                clock.Delivered(Payloads.IdOf(envelope.GetProperty("messageId"u8).GetGuid()), now, partition);
             }
 
             return Task.CompletedTask;

@@ -114,6 +114,7 @@ internal sealed record BenchmarkReport(
     FanOutScenario? Baseline,
     FanOutScenario? BaselineRelaySized,
     FanOutScenario? RelayGroup,
+    TwoNodeScenario? TwoNodeGroup,
     DirectScenario? RelayDirect,
     SqliteBaselineResult? Sqlite,
     CostBreakdown? Costs,
@@ -132,7 +133,7 @@ internal static class Report
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static IReadOnlyList<Ratio> Ratios(FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, DirectScenario? direct, SqliteBaselineResult? sqlite)
+    public static IReadOnlyList<Ratio> Ratios(FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, DirectScenario? direct, SqliteBaselineResult? sqlite)
     {
         List<Ratio> ratios = [];
         if (baseline is not null && group is not null)
@@ -144,6 +145,11 @@ internal static class Report
         if (relaySized is not null && group is not null)
         {
             ratios.Add(new Ratio("(b)/(a') deliveries per second, same bytes on the wire", Round(group.Throughput.DeliveriesPerSecond / relaySized.Throughput.DeliveriesPerSecond, 3), null, null));
+        }
+
+        if (twoNodes is not null && group is not null)
+        {
+            ratios.Add(new Ratio("(d)/(b) deliveries per second, two nodes on PostgreSQL / one node on SQLite", Round(twoNodes.Throughput.DeliveriesPerSecond / group.Throughput.DeliveriesPerSecond, 3), null, null));
         }
 
         if (direct is not null)
@@ -177,6 +183,17 @@ internal static class Report
             {
                 rows.Add(FixedRow(scenario.Name, latency));
             }
+
+            // (d) right under (b), its baseline.
+            if (scenario == report.RelayGroup && report.TwoNodeGroup is { } twoNodes)
+            {
+                TwoNodeRows(twoNodes, rows);
+            }
+        }
+
+        if (report.RelayGroup is null && report.TwoNodeGroup is { } alone)
+        {
+            TwoNodeRows(alone, rows);
         }
 
         if (report.RelayDirect is { } direct)
@@ -246,14 +263,34 @@ internal static class Report
 
     public static string Json(BenchmarkReport report) => JsonSerializer.Serialize(report, _json);
 
-    /// <summary>Two panels: deliveries/s of (a) and (b); sends/s of (c) and the SQLite baselines.</summary>
+    /// <summary>CPU time per delivery of the benchmark process and the PostgreSQL server together, in microseconds (null when the server's was not measured).</summary>
+    public static double? CpuMicrosPerDeliveryWithDatabase(ThroughputRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return run.Resources.DatabaseCpuPercentOfMachine is { } database && run.DeliveriesPerSecond > 0
+            ? Math.Round((run.Resources.CpuPercentOfMachine + database) / 100 * Environment.ProcessorCount * 1e6 / run.DeliveriesPerSecond, 2)
+            : null;
+    }
+
+    /// <summary>Two panels: deliveries/s of (a), (b) and (d); sends/s of (c) and the SQLite baselines. Below them the ratios and the fan-out delivery latencies.</summary>
     public static string Svg(BenchmarkReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         const int Width = 960;
-        const int Height = 520;
+        const int FooterTop = 440;
+        List<string> footer = [.. report.Ratios.Select(ratio =>
+        {
+            string verdict = ratio.Met is { } met ? (met ? " (target met)" : " (target missed)") : "";
+            return $"{ratio.What}: {(ratio.Value is { } v ? N(v) : "n/a")}{verdict}";
+        })];
+        if (FanOutLatencies(report) is { } latencies)
+        {
+            footer.Add(latencies);
+        }
+
+        int height = Math.Max(520, FooterTop + (15 * footer.Count) + 10);
         StringBuilder svg = new();
-        svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{Height}" viewBox="0 0 {Width} {Height}" font-family="sans-serif" font-size="12">""");
+        svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{height}" viewBox="0 0 {Width} {height}" font-family="sans-serif" font-size="12">""");
         svg.AppendLine("""<rect width="100%" height="100%" fill="white"/>""");
         svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{Width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Coordination relay benchmark, {Escape(report.Timestamp.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture))}, {report.Machine.Cores} cores</text>""");
 
@@ -273,8 +310,13 @@ internal static class Report
             fanOut.Add(("(b) relay cell", group.Throughput.DeliveriesPerSecond, "#2f6fb0"));
         }
 
+        if (report.TwoNodeGroup is { } twoNodes)
+        {
+            fanOut.Add(("(d) 2 nodes, PostgreSQL", twoNodes.Throughput.DeliveriesPerSecond, "#6b9fd4"));
+        }
+
         double? fanOutTarget = report.Baseline is { } a ? a.Throughput.DeliveriesPerSecond * GroupRatioTarget : null;
-        int members = report.RelayGroup?.Connections ?? report.Baseline?.FanOut ?? 0;
+        int members = report.RelayGroup?.Connections ?? report.TwoNodeGroup?.Connections ?? report.Baseline?.FanOut ?? 0;
         Panel(svg, 20, 40, 440, 370, $"Fan-out to {members.ToString(CultureInfo.InvariantCulture)} connections: deliveries/s", fanOut, fanOutTarget, "target 0.5 x baseline");
 
         List<(string Label, double Value, string Color)> durable = [];
@@ -290,11 +332,10 @@ internal static class Report
         }
 
         Panel(svg, 500, 40, 440, 370, "Durable sends: acknowledged sends/s (SQLite: rows/s)", durable, report.RelayDirect is null ? null : DirectSendsTarget, "target 8,000/s");
-        int footerTop = 440;
-        foreach (Ratio ratio in report.Ratios)
+        int footerTop = FooterTop;
+        foreach (string line in footer)
         {
-            string verdict = ratio.Met is { } met ? (met ? " (target met)" : " (target missed)") : "";
-            svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="20" y="{footerTop}" font-size="11" fill="#333">{Escape($"{ratio.What}: {(ratio.Value is { } v ? N(v) : "n/a")}{verdict}")}</text>""");
+            svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="20" y="{footerTop}" font-size="11" fill="#333">{Escape(line)}</text>""");
             footerTop += 15;
         }
 
@@ -342,6 +383,27 @@ internal static class Report
         }
     }
 
+    /// <summary>One line: send → receive latency of (b) and (d) at their fixed rate, or null when neither measured it.</summary>
+    private static string? FanOutLatencies(BenchmarkReport report)
+    {
+        List<string> parts = [];
+        double? rate = null;
+        if (report.RelayGroup?.Latency is { DeliveryLatency: { } b } groupRate)
+        {
+            parts.Add($"(b) {Latency(b)}");
+            rate = groupRate.OfferedPerSecond;
+        }
+
+        if (report.TwoNodeGroup is { Latency: { DeliveryLatency: { } d } twoNodeRate } twoNodes)
+        {
+            string crossed = twoNodes.Nodes.FirstOrDefault(n => n.Senders == 0)?.DeliveryLatency is { } toB ? $" (to node B {Latency(toB)})" : "";
+            parts.Add($"(d) {Latency(d)}{crossed}");
+            rate ??= twoNodeRate.OfferedPerSecond;
+        }
+
+        return parts.Count == 0 ? null : $"Delivery latency at {N(rate ?? 0)} sends/s, p50 / p99 / p99.9 ms: {string.Join("; ", parts)}";
+    }
+
     /// <summary>Splits a bar label into at most two lines, at the space nearest the middle.</summary>
     private static string[] Wrap(string label)
     {
@@ -361,6 +423,23 @@ internal static class Report
         }
 
         return best < 0 ? [label] : [label[..best], label[(best + 1)..]];
+    }
+
+    /// <summary>(d): the max run, the fixed-rate run, then the delivery latency to each node's connections.</summary>
+    private static void TwoNodeRows(TwoNodeScenario twoNodes, List<string[]> rows)
+    {
+        ThroughputRun max = twoNodes.Throughput;
+        rows.Add([twoNodes.Name, $"max, {twoNodes.Senders}x{max.InFlightPerSender} in flight, on A", N(max.SendsPerSecond), N(max.DeliveriesPerSecond),
+            Latency(max.SendLatency), "", P(max.Resources.CpuPercentOfMachine), P(max.Resources.OtherProcessesCpuPercent), P(max.CpuMicrosPerDelivery), P(max.Resources.AllocatedMBPerSecond)]);
+        if (twoNodes.Latency is { } fixedRate)
+        {
+            rows.Add(FixedRow(twoNodes.Name, fixedRate));
+            foreach (RelayNodeResult node in twoNodes.Nodes)
+            {
+                string where = node.Senders > 0 ? "same node" : "crossed nodes";
+                rows.Add([twoNodes.Name, $"  deliveries to node {node.Node} ({where})", "", "", "", node.DeliveryLatency is { } d ? Latency(d) : "", "", "", "", ""]);
+            }
+        }
     }
 
     private static string[] FixedRow(string name, FixedRateRun run) =>

@@ -2,7 +2,11 @@ using System.Diagnostics;
 
 namespace Coordination.Benchmarks;
 
-/// <summary>What the whole process (server and load clients together) used during a measurement window.</summary>
+/// <summary>
+/// What the whole process (server and load clients together) used during a measurement window. For
+/// (d) also what the PostgreSQL server's processes used (<see cref="DatabaseCpuPercentOfMachine"/>,
+/// null in every other scenario); <see cref="OtherProcessesCpuPercent"/> excludes them.
+/// </summary>
 internal sealed record ResourceUsage(
     double CpuPercentOfMachine,
     double UserCpuPercentOfMachine,
@@ -19,7 +23,8 @@ internal sealed record ResourceUsage(
     double OtherProcessesCpuPercent,
     double StealPercent,
     double JitPercentOfMachine,
-    long MethodsJitted);
+    long MethodsJitted,
+    double? DatabaseCpuPercentOfMachine);
 
 /// <summary>A point-in-time reading of process counters; two of them give a <see cref="ResourceUsage"/>.</summary>
 internal readonly record struct ResourceSnapshot(
@@ -34,7 +39,8 @@ internal readonly record struct ResourceSnapshot(
     long CompletedWorkItems,
     MachineCpu Machine,
     TimeSpan JitTime,
-    long JittedMethods)
+    long JittedMethods,
+    TimeSpan? DatabaseCpu)
 {
     public static ResourceSnapshot Take()
     {
@@ -51,7 +57,8 @@ internal readonly record struct ResourceSnapshot(
             ThreadPool.CompletedWorkItemCount,
             MachineCpu.Read(),
             System.Runtime.JitInfo.GetCompilationTime(currentThread: false),
-            System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false));
+            System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false),
+            DatabaseProcesses.Cpu());
     }
 
     public ResourceUsage Until(ResourceSnapshot end)
@@ -62,6 +69,7 @@ internal readonly record struct ResourceSnapshot(
         double kernel = (end.KernelCpu - KernelCpu).TotalSeconds;
         (double machineBusy, double steal) = Machine.Until(end.Machine);
         double own = 100 * (user + kernel) / capacity;
+        double? database = DatabaseCpu is { } before && end.DatabaseCpu is { } after ? 100 * (after - before).TotalSeconds / capacity : null;
         return new ResourceUsage(
             Round(100 * (user + kernel) / capacity),
             Round(100 * user / capacity),
@@ -75,10 +83,11 @@ internal readonly record struct ResourceSnapshot(
             (long)((end.CompletedWorkItems - CompletedWorkItems) / seconds),
             Round(Environment.WorkingSet / (1024.0 * 1024.0)),
             Round(machineBusy),
-            Round(Math.Max(0, machineBusy - own)),
+            Round(Math.Max(0, machineBusy - own - (database ?? 0))),
             Round(steal),
             Round(100 * (end.JitTime - JitTime).TotalSeconds / capacity),
-            end.JittedMethods - JittedMethods);
+            end.JittedMethods - JittedMethods,
+            database is { } d ? Round(Math.Max(0, d)) : null);
     }
 
     private static double Round(double value) => Math.Round(value, 1);
@@ -124,5 +133,98 @@ internal readonly record struct MachineCpu(long Busy, long Idle, long Steal)
     {
         long total = (end.Busy - Busy) + (end.Idle - Idle);
         return total <= 0 ? (0, 0) : (100.0 * (end.Busy - Busy) / total, 100.0 * (end.Steal - Steal) / total);
+    }
+}
+
+/// <summary>
+/// CPU time of the PostgreSQL server behind (d), when it runs on this machine: the postmaster and
+/// every process it started (backends, WAL writer, checkpointer...), from /proc. A backend that exits
+/// is counted in the postmaster's children time once reaped, so the total only grows. Null when no
+/// server is being watched or its processes cannot be read (another machine, a container).
+/// </summary>
+internal static class DatabaseProcesses
+{
+    // USER_HZ, the unit of the times in /proc/PID/stat: 100 on every Linux architecture .NET runs on.
+    private const double TicksPerSecond = 100;
+
+    private static int _postmaster;
+
+    /// <summary>Starts watching the server whose backend has process id <paramref name="backendPid"/>; false if it is not visible here.</summary>
+    public static bool Watch(int backendPid)
+    {
+        if (Stat(backendPid) is { } backend && Comm(backendPid) == "postgres" && Comm(backend.ParentPid) == "postgres" && Stat(backend.ParentPid) is not null)
+        {
+            Volatile.Write(ref _postmaster, backend.ParentPid);
+            return true;
+        }
+
+        return false;
+    }
+
+    public static void Stop() => Volatile.Write(ref _postmaster, 0);
+
+    /// <summary>The server's processes' CPU time so far (user and kernel, their reaped children included).</summary>
+    public static TimeSpan? Cpu()
+    {
+        int postmaster = Volatile.Read(ref _postmaster);
+        if (postmaster == 0 || Stat(postmaster) is not { } root)
+        {
+            return null;
+        }
+
+        long ticks = root.Ticks;
+        try
+        {
+            foreach (string entry in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                    && pid != postmaster && Stat(pid) is { } child && child.ParentPid == postmaster)
+                {
+                    ticks += child.Ticks;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
+    /// <summary>Parent process id and utime + stime + cutime + cstime of a process, or null if it is gone or unreadable.</summary>
+    private static (int ParentPid, long Ticks)? Stat(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/stat");
+
+            // Fields after the command name (which may hold spaces and parentheses): state, ppid, ...;
+            // utime, stime, cutime and cstime are fields 14 to 17 of the whole line.
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return ((int)Parse(fields[1]), Parse(fields[11]) + Parse(fields[12]) + Parse(fields[13]) + Parse(fields[14]));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+        {
+            return null;
+        }
+
+        static long Parse(string field) => long.Parse(field, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string? Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/comm").Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }
