@@ -11,7 +11,7 @@ internal sealed class BenchmarkOptions
           --latency-seconds N   length of each fixed-rate latency measurement (default: 0.4 x --seconds, at least 2)
           --warmup N            full-load warm-up at the start of each scenario, seconds (default 6)
           --sqlite-seconds N    length of each raw SQLite measurement (default 3)
-          --only LIST           scenarios to run, comma-separated: a,a2,b,c,d,sqlite,costs (default all);
+          --only LIST           scenarios to run, comma-separated: a,a2,b,c,d,e,f,g,h,i,sqlite,costs (default all);
                                 a2 is (a') the baseline with a payload as large on the wire as the relay's envelope;
                                 d is (b) on two relay nodes sharing PostgreSQL, and runs (b) too (its baseline);
                                 d needs COORDINATION_BENCH_POSTGRES (./run-benchmarks.sh sets it), else it is skipped
@@ -21,6 +21,14 @@ internal sealed class BenchmarkOptions
           --group-rate N        fixed offered rate for (a)/(b)/(d) latency, group sends/s (default 1000)
           --baseline-payload N  payload bytes in (a) (default 512, the relay's payload before sealing and padding)
           --baseline-fan-out M  investigation: 'serial' pushes (a)'s broadcasts from one loop, as the relay does (default 'hub')
+          --cells N             cells (and baseline groups) in (e), each of --members members (default 20);
+                                (e) runs its own baseline (e0), the bare hub with as many groups
+          --cell-in-flight N    invocations each (e)/(e0) sender (one per cell) keeps in flight (default 8)
+          --drain-envelopes N   envelopes queued for the offline device in (f), at most 100000 (default 100000)
+          --intake-rate N       fixed offered rate for (g) latency, sealed reports/s (default 5);
+                                g runs (c) too (its baseline)
+          --task-rate N         fixed offered rate for (h) latency, offers/s across both organizers (default 100)
+          --idle-connections N  idle hub connections held in (i) and its baseline (default 20000; capped by the open-file limit)
           --pairs N             direct conversations in (c); both devices of a pair send (default 32)
           --direct-in-flight N  invocations each (c) sender keeps in flight (default 8)
           --direct-rate N       fixed offered rate for (c) latency, sends/s (default 2000)
@@ -41,7 +49,7 @@ internal sealed class BenchmarkOptions
 
     public double SqliteSeconds { get; private set; } = 3;
 
-    public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase) { "a", "a2", "b", "c", "d", "sqlite", "costs" };
+    public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase) { "a", "a2", "b", "c", "d", "e", "f", "g", "h", "i", "sqlite", "costs" };
 
     public int Members { get; private set; } = 50;
 
@@ -54,6 +62,18 @@ internal sealed class BenchmarkOptions
     public int BaselinePayloadBytes { get; private set; } = Payloads.PlaintextBytes;
 
     public bool SerialBaselineFanOut { get; private set; }
+
+    public int Cells { get; private set; } = 20;
+
+    public int CellInFlight { get; private set; } = 8;
+
+    public int DrainEnvelopes { get; private set; } = 100_000;
+
+    public double IntakeRate { get; private set; } = 5;
+
+    public double TaskRate { get; private set; } = 100;
+
+    public int IdleConnections { get; private set; } = 20_000;
 
     public int Pairs { get; private set; } = 32;
 
@@ -87,7 +107,7 @@ internal sealed class BenchmarkOptions
     public TimeSpan SqliteDuration => TimeSpan.FromSeconds(SqliteSeconds);
 
     /// <summary>The most the whole run may take: three times the planned measurement time plus three minutes for set-up (two nodes and a database for (d)) and drains.</summary>
-    public TimeSpan Budget => TimeSpan.FromSeconds((3 * ((5 * (WarmupSeconds + Seconds + LatencySeconds)) + (2 * SqliteSeconds))) + 180);
+    public TimeSpan Budget => TimeSpan.FromSeconds((3 * ((7 * (WarmupSeconds + Seconds + LatencySeconds)) + (2 * SqliteSeconds))) + 300);
 
     /// <summary>
     /// For (d): an Npgsql connection string to a PostgreSQL server's maintenance database, with a role
@@ -130,12 +150,18 @@ internal sealed class BenchmarkOptions
                         options.Only.Clear();
                         foreach (string scenario in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (scenario is not ("a" or "a2" or "b" or "c" or "d" or "sqlite" or "costs"))
+                            if (scenario is not ("a" or "a2" or "b" or "c" or "d" or "e" or "f" or "g" or "h" or "i" or "sqlite" or "costs"))
                             {
-                                throw new FormatException($"Unknown scenario '{scenario}' (a, a2, b, c, d, sqlite or costs).");
+                                throw new FormatException($"Unknown scenario '{scenario}' (a, a2, b, c, d, e, f, g, h, i, sqlite or costs).");
                             }
 
                             options.Only.Add(scenario);
+                        }
+
+                        // (g) is compared with (c), measured in the same run.
+                        if (options.Only.Contains("g"))
+                        {
+                            options.Only.Add("c");
                         }
 
                         // (d) is compared with (b), measured in the same run.
@@ -167,6 +193,24 @@ internal sealed class BenchmarkOptions
                             "hub" => false,
                             string other => throw new FormatException($"--baseline-fan-out is 'hub' or 'serial', not '{other}'."),
                         };
+                        break;
+                    case "--cells":
+                        options.Cells = Count(name, Next());
+                        break;
+                    case "--cell-in-flight":
+                        options.CellInFlight = Count(name, Next());
+                        break;
+                    case "--drain-envelopes":
+                        options.DrainEnvelopes = Count(name, Next(), minimum: 500);
+                        break;
+                    case "--intake-rate":
+                        options.IntakeRate = Positive(name, Next(), maximum: 100_000);
+                        break;
+                    case "--task-rate":
+                        options.TaskRate = Positive(name, Next(), maximum: 100_000);
+                        break;
+                    case "--idle-connections":
+                        options.IdleConnections = Count(name, Next(), minimum: 200);
                         break;
                     case "--pairs":
                         options.Pairs = Count(name, Next());

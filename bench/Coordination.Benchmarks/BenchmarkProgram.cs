@@ -8,12 +8,21 @@ namespace Coordination.Benchmarks;
 /// <summary>
 /// Runs every scenario once, in one process, on loopback: (a) a bare SignalR broadcast hub, (b) the
 /// relay's cell fan-out, (c) the relay's durable direct sends and raw SQLite on the same disk, (d)
-/// (b) across two relay nodes sharing PostgreSQL. Prints a table and writes latest.json and latest.svg.
+/// (b) across two relay nodes sharing PostgreSQL; and, each against its own baseline in the same run,
+/// (e) 20 cells at once, (f) a store-and-forward drain, (g) intake reports, (h) racing task assignments,
+/// (i) idle connections (servers in child processes). Prints a table and writes latest.json and latest.svg.
 /// </summary>
 internal static class BenchmarkProgram
 {
     public static async Task<int> Main(string[] args)
     {
+        // (i) runs each server in a child process: this program with --serve relay|baseline DIR.
+        if (args is ["--serve", string kind, string directory])
+        {
+            Sodium.Initialize();
+            return await IdleConnections.ServeAsync(kind, directory);
+        }
+
         BenchmarkOptions? options = BenchmarkOptions.Parse(args);
         if (options is null)
         {
@@ -54,6 +63,12 @@ internal static class BenchmarkProgram
         DirectScenario? direct = null;
         TwoNodeScenario? twoNodes = null;
         string? twoNodesSkipped = null;
+        ManyCellsScenario? manyCells = null;
+        DrainScenario? drain = null;
+        IntakeScenario? intake = null;
+        TaskScenario? tasks = null;
+        IdleScenario? idle = null;
+        string? idleFailed = null;
         SqliteBaselineResult? sqlite = null;
         CostBreakdown? costs = null;
         try
@@ -84,6 +99,39 @@ internal static class BenchmarkProgram
                 if (twoNodesSkipped is not null)
                 {
                     Progress.Say($"(d) skipped: {twoNodesSkipped}");
+                }
+            }
+
+            if (options.Runs("e"))
+            {
+                manyCells = await ManyCells.RunAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("f"))
+            {
+                drain = await StoreAndForward.RunAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("g"))
+            {
+                intake = await IntakeSubmissions.RunAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("h"))
+            {
+                tasks = await TaskRace.RunAsync(options, cancel.Token);
+            }
+
+            if (options.Runs("i"))
+            {
+                try
+                {
+                    idle = await IdleConnections.RunAsync(options, cancel.Token);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or TimeoutException)
+                {
+                    idleFailed = $"{ex.GetType().Name}: {ex.Message}";
+                    Progress.Say($"(i) failed: {idleFailed}");
                 }
             }
 
@@ -123,10 +171,15 @@ internal static class BenchmarkProgram
             group,
             twoNodes,
             direct,
+            manyCells,
+            drain,
+            intake,
+            tasks,
+            idle,
             sqlite,
             costs,
-            Report.Ratios(baseline, relaySized, group, twoNodes, direct, sqlite),
-            Observations(options, baseline, relaySized, group, twoNodes, twoNodesSkipped, direct));
+            Report.Ratios(baseline, relaySized, group, twoNodes, direct, sqlite, manyCells, drain, intake, tasks, idle),
+            Observations(options, baseline, relaySized, group, twoNodes, twoNodesSkipped, direct, manyCells, drain, intake, tasks, idle, idleFailed));
 
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant($"Coordination relay benchmark, {report.Timestamp:yyyy-MM-dd HH:mm:ss} UTC, {report.RunSeconds} s"));
@@ -156,6 +209,12 @@ internal static class BenchmarkProgram
         ["groupSenders"] = Invariant(options.GroupSenders),
         ["groupInFlight"] = Invariant(options.GroupInFlight),
         ["groupRate"] = Invariant(options.GroupRate),
+        ["cells"] = Invariant(options.Cells),
+        ["cellInFlight"] = Invariant(options.CellInFlight),
+        ["drainEnvelopes"] = Invariant(options.DrainEnvelopes),
+        ["intakeRate"] = Invariant(options.IntakeRate),
+        ["taskRate"] = Invariant(options.TaskRate),
+        ["idleConnections"] = Invariant(options.IdleConnections),
         ["pairs"] = Invariant(options.Pairs),
         ["directInFlight"] = Invariant(options.DirectInFlight),
         ["directRate"] = Invariant(options.DirectRate),
@@ -169,7 +228,7 @@ internal static class BenchmarkProgram
 
     /// <summary>What the numbers themselves say about limits: saturation, backlog, overload, errors.</summary>
     private static List<string> Observations(
-        BenchmarkOptions options, FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, string? twoNodesSkipped, DirectScenario? direct)
+        BenchmarkOptions options, FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, string? twoNodesSkipped, DirectScenario? direct, ManyCellsScenario? manyCells, DrainScenario? drain, IntakeScenario? intake, TaskScenario? tasks, IdleScenario? idle, string? idleFailed)
     {
         List<string> notes =
         [
@@ -215,6 +274,54 @@ internal static class BenchmarkProgram
         if (direct is not null)
         {
             runs.Add((direct.Name, direct.Throughput, direct.Latency));
+        }
+
+        if (idleFailed is not null)
+        {
+            notes.Add($"(i) did not finish: {idleFailed}");
+        }
+
+        if (idle is not null)
+        {
+            notes.Add(FormattableString.Invariant(
+                $"(i): each server in a process of its own, memory after a full garbage collection; {idle.Relay.Connected:N0} relay connections authenticated with the session tokens of {idle.Accounts} accounts; per connection, private memory {idle.Relay.PrivateKBPerConnection} KB ({idle.Baseline.PrivateKBPerConnection} KB for the bare hub), resident {idle.Relay.RssKBPerConnection} KB ({idle.Baseline.RssKBPerConnection} KB), managed heap {idle.Relay.ManagedKBPerConnection} KB ({idle.Baseline.ManagedKBPerConnection} KB)."));
+            if (idle.Limit is not null)
+            {
+                notes.Add($"(i): fewer connections than asked: {idle.Limit}.");
+            }
+
+            foreach (IdleServerRun run in new[] { idle.Baseline, idle.Relay }.Where(r => r.StoppedBecause is not null))
+            {
+                notes.Add($"{run.Name}: opening connections stopped at {run.Connected:N0}: {run.StoppedBecause}");
+            }
+        }
+
+        if (tasks is not null)
+        {
+            foreach (TaskAssignmentRun run in new[] { tasks.Single, tasks.Race })
+            {
+                notes.Add(FormattableString.Invariant(
+                    $"{run.Name}: {run.Assignments:N0} offers accepted and {run.Conflicts:N0} refused with 409 (lost the race) in the max run, {run.OtherRefusals} other refusals{(run.FirstOtherRefusal is null ? "" : " (first: " + run.FirstOtherRefusal + ")")}; {tasks.Members} members, each task created by the first organizer to reach it and offered by every organizer to the same member."));
+                if (run.Throughput.Errors > 0)
+                {
+                    notes.Add(FormattableString.Invariant($"{run.Name}: {run.Throughput.Errors} failed invocations; first: {run.Throughput.FirstError}"));
+                }
+            }
+        }
+
+        if (intake is not null)
+        {
+            runs.Add((intake.Name, intake.Throughput, intake.Latency));
+            notes.Add(FormattableString.Invariant(
+                $"{intake.Name}: {intake.Reporters} reporters (the SDK's ReporterClient, {intake.Throughput.InFlightPerSender} submission(s) in flight each) on {intake.Intakes} intakes, proof of work {intake.PowDifficulty} bits, {intake.SealedReportBytes}-byte sealed reports; each submission is 3 requests (intake key, challenge, report) and one Argon2id hash on the relay (its receipt lookup id)."));
+        }
+
+        if (manyCells is not null)
+        {
+            runs.Add((manyCells.Baseline.Name, manyCells.Baseline.Throughput, manyCells.Baseline.Latency));
+            runs.Add((manyCells.Relay.Name, manyCells.Relay.Throughput, manyCells.Relay.Latency));
+            notes.Add(FormattableString.Invariant(
+                $"(e): {manyCells.Groups} groups of {manyCells.MembersPerGroup} connections ({manyCells.Relay.Connections} in all), one member of each sends to the {manyCells.Relay.FanOut} others; (e0) carries a {manyCells.Baseline.PayloadBytes}-byte payload, {manyCells.Baseline.WireBytesPerDelivery} bytes per delivery like the relay's {manyCells.Relay.WireBytesPerDelivery}, so (e)/(e0) is the relay's code against SignalR's alone. Set-up (registrations, logins, connections): {manyCells.Relay.SetupSeconds} s."));
         }
 
         foreach ((string name, ThroughputRun throughput, FixedRateRun? latency) in runs)
@@ -288,6 +395,16 @@ internal static class BenchmarkProgram
             double pushedPerSend = group.Throughput.SendsPerSecond == 0 ? 0 : group.Throughput.DeliveriesPerSecond / group.Throughput.SendsPerSecond;
             notes.Add(FormattableString.Invariant(
                 $"{group.Name}, max run: {group.Throughput.SendsPerSecond:N0} durable sends/s produced {group.Throughput.DeliveriesPerSecond:N0} deliveries/s, {pushedPerSend:F1} per send (of {group.FanOut} possible)."));
+        }
+
+        if (drain is not null)
+        {
+            notes.Add(FormattableString.Invariant(
+                $"{drain.Name}: {drain.Envelopes:N0} envelopes ({drain.CiphertextBytes}-byte ciphertexts) queued through the hub's Send in {drain.QueueSeconds} s ({drain.QueuedPerSecond:N0}/s, {drain.QueueErrors} errors{(drain.FirstQueueError is null ? "" : ": " + drain.FirstQueueError)}); the device then drained {drain.Drained:N0} in {drain.Pages} pages of {drain.PageSize} (REST fetch + ack, as the SDK's MessagingClient) in {drain.DrainSeconds} s; raw SQLite read the same {drain.BaselineRows:N0} rows in {drain.BaselineSeconds} s."));
+            if (drain.Drained < drain.Envelopes - drain.QueueErrors)
+            {
+                notes.Add(FormattableString.Invariant($"{drain.Name}: only {drain.Drained:N0} of the queued envelopes were drained."));
+            }
         }
 
         if (twoNodesSkipped is not null)

@@ -24,6 +24,9 @@ internal sealed class BroadcastHub(SerialFanOut? serial = null) : Hub
 
     public Task Broadcast(string group, byte[] payload) =>
         serial is null ? Clients.Group(group).SendAsync("Receive", payload) : serial.Enqueue(group, payload);
+
+    /// <summary>(e0): to the group's other members, as the relay pushes a cell send to every member but the sender.</summary>
+    public Task BroadcastToOthers(string group, byte[] payload) => Clients.OthersInGroup(group).SendAsync("Receive", payload);
 }
 
 /// <summary>
@@ -173,7 +176,7 @@ internal static class BroadcastBaseline
         return protocol.GetMessageBytes(new InvocationMessage(target, arguments)).Length;
     }
 
-    private static WebApplication BuildHost(bool serialFanOut)
+    public static WebApplication BuildHost(bool serialFanOut)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -116,6 +116,11 @@ internal sealed record BenchmarkReport(
     FanOutScenario? RelayGroup,
     TwoNodeScenario? TwoNodeGroup,
     DirectScenario? RelayDirect,
+    ManyCellsScenario? ManyCells,
+    DrainScenario? Drain,
+    IntakeScenario? Intake,
+    TaskScenario? Tasks,
+    IdleScenario? Idle,
     SqliteBaselineResult? Sqlite,
     CostBreakdown? Costs,
     IReadOnlyList<Ratio> Ratios,
@@ -126,6 +131,7 @@ internal static class Report
 {
     public const double GroupRatioTarget = 0.5;
     public const double DirectSendsTarget = 8000;
+    public const double IdleKBTarget = 30;
 
     private static readonly JsonSerializerOptions _json = new(JsonSerializerDefaults.Web)
     {
@@ -133,7 +139,7 @@ internal static class Report
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static IReadOnlyList<Ratio> Ratios(FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, DirectScenario? direct, SqliteBaselineResult? sqlite)
+    public static IReadOnlyList<Ratio> Ratios(FanOutScenario? baseline, FanOutScenario? relaySized, FanOutScenario? group, TwoNodeScenario? twoNodes, DirectScenario? direct, SqliteBaselineResult? sqlite, ManyCellsScenario? manyCells, DrainScenario? drain, IntakeScenario? intake, TaskScenario? tasks, IdleScenario? idle)
     {
         List<Ratio> ratios = [];
         if (baseline is not null && group is not null)
@@ -161,6 +167,35 @@ internal static class Report
                 ratios.Add(new Ratio("(c)/SQLite one fsync'd transaction per insert", Round(sends / sqlite.FsyncPerInsert.RowsPerSecond, 2), null, null));
                 ratios.Add(new Ratio($"(c)/SQLite {sqlite.Batched.RowsPerTransaction} inserts per transaction", Round(sends / sqlite.Batched.RowsPerSecond, 3), null, null));
             }
+        }
+
+        if (manyCells is not null)
+        {
+            ratios.Add(new Ratio(
+                $"(e)/(e0) deliveries per second, {manyCells.Groups} cells of {manyCells.MembersPerGroup} / bare hub, {manyCells.Groups} groups, same bytes",
+                Round(manyCells.Relay.Throughput.DeliveriesPerSecond / manyCells.Baseline.Throughput.DeliveriesPerSecond, 3), null, null));
+        }
+
+        if (drain is not null)
+        {
+            ratios.Add(new Ratio("(f)/raw SQLite paged SELECT, envelopes drained per second (REST fetch + ack / rows read)", Round(drain.DrainedPerSecond / drain.BaselineRowsPerSecond, 3), null, null));
+        }
+
+        if (intake is not null && direct is not null)
+        {
+            ratios.Add(new Ratio("(g)/(c) intake reports accepted per second / durable direct sends per second", Round(intake.Throughput.SendsPerSecond / direct.Throughput.SendsPerSecond, 4), null, null));
+        }
+
+        if (tasks is not null)
+        {
+            ratios.Add(new Ratio("(h)/(h0) successful task assignments per second, two organizers racing / one alone", Round(tasks.Race.AssignmentsPerSecond / tasks.Single.AssignmentsPerSecond, 3), null, null));
+        }
+
+        if (idle is not null)
+        {
+            double perConnection = idle.Relay.PrivateKBPerConnection;
+            ratios.Add(new Ratio(FormattableString.Invariant($"(i) relay private memory per idle authenticated connection, KB ({idle.Relay.Connected:N0} connections; target under 30)"), perConnection, null, perConnection < IdleKBTarget));
+            ratios.Add(new Ratio("(i)/(i0) private memory per idle connection, relay / bare hub", idle.Baseline.PrivateKBPerConnection <= 0 ? null : Round(perConnection / idle.Baseline.PrivateKBPerConnection, 2), null, null));
         }
 
         return ratios;
@@ -194,6 +229,57 @@ internal static class Report
         if (report.RelayGroup is null && report.TwoNodeGroup is { } alone)
         {
             TwoNodeRows(alone, rows);
+        }
+
+        if (report.ManyCells is { } manyCells)
+        {
+            foreach (FanOutScenario scenario in new[] { manyCells.Baseline, manyCells.Relay })
+            {
+                rows.Add([scenario.Name, $"max, {scenario.Senders}x{scenario.Throughput.InFlightPerSender} in flight", N(scenario.Throughput.SendsPerSecond), N(scenario.Throughput.DeliveriesPerSecond),
+                    Latency(scenario.Throughput.SendLatency), "", P(scenario.Throughput.Resources.CpuPercentOfMachine), P(scenario.Throughput.Resources.OtherProcessesCpuPercent), P(scenario.Throughput.CpuMicrosPerDelivery), P(scenario.Throughput.Resources.AllocatedMBPerSecond)]);
+                if (scenario.Latency is { } latency)
+                {
+                    rows.Add(FixedRow(scenario.Name, latency));
+                }
+            }
+        }
+
+        if (report.Idle is { } idle)
+        {
+            foreach (IdleServerRun run in new[] { idle.Baseline, idle.Relay })
+            {
+                rows.Add([run.Name, FormattableString.Invariant($"{run.Connected:N0} open, {run.ConnectSeconds:F0} s to open"), "", "",
+                    FormattableString.Invariant($"private {run.PrivateMBBefore:F0} -> {run.PrivateMBAfter:F0} MB"), FormattableString.Invariant($"{run.PrivateKBPerConnection:F1} KB/conn private, {run.ManagedKBPerConnection:F1} managed"), "", "", "", ""]);
+            }
+        }
+
+        if (report.Tasks is { } tasks)
+        {
+            foreach (TaskAssignmentRun run in new[] { tasks.Single, tasks.Race })
+            {
+                ThroughputRun max = run.Throughput;
+                rows.Add([run.Name, $"max, {run.Organizers}x{max.InFlightPerSender} in flight", N(run.OffersPerSecond) + " offers", N(run.AssignmentsPerSecond) + " assigned",
+                    Latency(max.SendLatency), $"{N(run.Conflicts)} conflicts", P(max.Resources.CpuPercentOfMachine), P(max.Resources.OtherProcessesCpuPercent), "", P(max.Resources.AllocatedMBPerSecond)]);
+                if (run.Latency is { } latency)
+                {
+                    rows.Add(FixedRow(run.Name, latency));
+                }
+            }
+        }
+
+        if (report.Intake is { } intake)
+        {
+            rows.Add([intake.Name, $"max, {intake.Reporters}x{intake.Throughput.InFlightPerSender} in flight", N(intake.Throughput.SendsPerSecond), "",
+                Latency(intake.Throughput.SendLatency), "", P(intake.Throughput.Resources.CpuPercentOfMachine), P(intake.Throughput.Resources.OtherProcessesCpuPercent), P(intake.Throughput.CpuMicrosPerSend) + " /report", P(intake.Throughput.Resources.AllocatedMBPerSecond)]);
+            rows.Add(FixedRow(intake.Name, intake.Latency));
+        }
+
+        if (report.Drain is { } drain)
+        {
+            rows.Add([drain.Name, $"queue {N(drain.Envelopes)} (Send)", N(drain.QueuedPerSecond), "", "", "", "", "", "", ""]);
+            rows.Add([drain.Name, $"drain, {drain.PageSize}/page, {drain.DrainSeconds:F2} s", N(drain.DrainedPerSecond), "", Latency(drain.PageLatency) + " (page)", "",
+                P(drain.DrainResources.CpuPercentOfMachine), P(drain.DrainResources.OtherProcessesCpuPercent), "", P(drain.DrainResources.AllocatedMBPerSecond)]);
+            rows.Add(["(f0) raw SQLite paged SELECT", $"{drain.PageSize}/page, {drain.BaselineSeconds:F2} s", N(drain.BaselineRowsPerSecond), "", Latency(drain.BaselinePageLatency) + " (page)", "", "", "", "", ""]);
         }
 
         if (report.RelayDirect is { } direct)
@@ -277,7 +363,8 @@ internal static class Report
     {
         ArgumentNullException.ThrowIfNull(report);
         const int Width = 960;
-        const int FooterTop = 440;
+        List<(string Title, List<(string Label, double Value, string Color)> Bars)> extra = ExtraPanels(report);
+        int footerStart = 440 + (400 * ((extra.Count + 1) / 2));
         List<string> footer = [.. report.Ratios.Select(ratio =>
         {
             string verdict = ratio.Met is { } met ? (met ? " (target met)" : " (target missed)") : "";
@@ -288,7 +375,7 @@ internal static class Report
             footer.Add(latencies);
         }
 
-        int height = Math.Max(520, FooterTop + (15 * footer.Count) + 10);
+        int height = Math.Max(520, footerStart + (15 * footer.Count) + 10);
         StringBuilder svg = new();
         svg.AppendLine(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{height}" viewBox="0 0 {Width} {height}" font-family="sans-serif" font-size="12">""");
         svg.AppendLine("""<rect width="100%" height="100%" fill="white"/>""");
@@ -332,7 +419,12 @@ internal static class Report
         }
 
         Panel(svg, 500, 40, 440, 370, "Durable sends: acknowledged sends/s (SQLite: rows/s)", durable, report.RelayDirect is null ? null : DirectSendsTarget, "target 8,000/s");
-        int footerTop = FooterTop;
+        for (int i = 0; i < extra.Count; i++)
+        {
+            Panel(svg, 20 + (480 * (i % 2)), 440 + (400 * (i / 2)), 440, 370, extra[i].Title, extra[i].Bars, null, "");
+        }
+
+        int footerTop = footerStart;
         foreach (string line in footer)
         {
             svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="20" y="{footerTop}" font-size="11" fill="#333">{Escape(line)}</text>""");
@@ -341,6 +433,50 @@ internal static class Report
 
         svg.AppendLine("</svg>");
         return svg.ToString();
+    }
+
+    /// <summary>The panels below the first two, one per further scenario that ran, each its baseline beside it.</summary>
+    private static List<(string Title, List<(string Label, double Value, string Color)> Bars)> ExtraPanels(BenchmarkReport report)
+    {
+        List<(string, List<(string, double, string)>)> panels = [];
+        if (report.ManyCells is { } cells)
+        {
+            panels.Add((
+                FormattableString.Invariant($"(e) {cells.Groups} cells of {cells.MembersPerGroup}, a sender in each: deliveries/s"),
+                [("(e0) SignalR, same groups and bytes", cells.Baseline.Throughput.DeliveriesPerSecond, "#b5b5b5"), ("(e) relay cells", cells.Relay.Throughput.DeliveriesPerSecond, "#2f6fb0")]));
+        }
+
+        if (report.Drain is { } drain)
+        {
+            panels.Add((
+                FormattableString.Invariant($"(f) draining {drain.Envelopes:N0} queued envelopes: per second"),
+                [("(f0) raw SQLite paged SELECT", drain.BaselineRowsPerSecond, "#b5b5b5"), ("(f) relay Fetch + Ack", drain.DrainedPerSecond, "#2f6fb0"), ("(f) queued via Send", drain.QueuedPerSecond, "#6b9fd4")]));
+        }
+
+        if (report.Intake is { } intake)
+        {
+            List<(string, double, string)> bars = [];
+            if (report.RelayDirect is { } direct)
+            {
+                bars.Add(("(c) direct sends, same size", direct.Throughput.SendsPerSecond, "#b5b5b5"));
+            }
+
+            bars.Add(("(g) intake reports", intake.Throughput.SendsPerSecond, "#2f6fb0"));
+            panels.Add(("(g) anonymous sealed reports accepted/s", bars));
+        }
+
+        if (report.Tasks is { } tasks)
+        {
+            panels.Add(("(h) task offers accepted (assignments)/s", [("(h0) one organizer", tasks.Single.AssignmentsPerSecond, "#b5b5b5"), ("(h) two organizers racing", tasks.Race.AssignmentsPerSecond, "#2f6fb0")]));
+        }
+
+        if (report.Idle is { } idle)
+        {
+            panels.Add((FormattableString.Invariant($"(i) private KB per idle connection ({idle.Relay.Connected:N0} open)"),
+                [("(i0) SignalR baseline", idle.Baseline.PrivateKBPerConnection, "#b5b5b5"), ("(i) relay, authenticated", idle.Relay.PrivateKBPerConnection, "#2f6fb0")]));
+        }
+
+        return panels;
     }
 
     private static void Panel(StringBuilder svg, int left, int top, int width, int height, string title, List<(string Label, double Value, string Color)> bars, double? target, string targetLabel)
@@ -392,6 +528,12 @@ internal static class Report
         {
             parts.Add($"(b) {Latency(b)}");
             rate = groupRate.OfferedPerSecond;
+        }
+
+        if (report.ManyCells?.Relay.Latency is { DeliveryLatency: { } e } cellsRate && report.ManyCells.Baseline.Latency?.DeliveryLatency is { } e0)
+        {
+            parts.Add($"(e) {Latency(e)}, (e0) {Latency(e0)}");
+            rate ??= cellsRate.OfferedPerSecond;
         }
 
         if (report.TwoNodeGroup is { Latency: { DeliveryLatency: { } d } twoNodeRate } twoNodes)
