@@ -128,13 +128,7 @@ public sealed class SessionStore(IServiceScopeFactory scopes, TimeProvider clock
     public void ForgetDevice(Guid deviceId)
     {
         _revokedDevices[deviceId] = 0;
-        foreach (KeyValuePair<string, DevicePrincipal> entry in _cache)
-        {
-            if (entry.Value.DeviceId == deviceId)
-            {
-                _cache.TryRemove(entry);
-            }
-        }
+        DropCached(deviceId);
     }
 
     private void Cache(byte[] hash, DevicePrincipal principal)

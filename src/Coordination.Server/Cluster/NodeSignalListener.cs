@@ -165,6 +165,7 @@ public sealed partial class NodeSignalListener(
             {
                 await using AsyncServiceScope scope = scopes.CreateAsyncScope();
                 CoordinationDbContext db = scope.ServiceProvider.GetRequiredService<CoordinationDbContext>();
+                Dictionary<Guid, List<Guid>> organizersOf = [];
                 foreach ((Guid taskId, Guid cellId, Guid membershipId, int reason) in released.Releases)
                 {
                     if (reason < 0 || reason >= TaskBoard.ReleaseReasons.Count)
@@ -172,8 +173,13 @@ public sealed partial class NodeSignalListener(
                         continue;
                     }
 
-                    List<Guid> organizers = await db.Set<Membership>().AsNoTracking()
-                        .Where(m => m.CellId == cellId && m.Role == MemberRole.Organizer).Select(m => m.AccountId).ToListAsync(ct);
+                    if (!organizersOf.TryGetValue(cellId, out List<Guid>? organizers))
+                    {
+                        organizers = await db.Set<Membership>().AsNoTracking()
+                            .Where(m => m.CellId == cellId && m.Role == MemberRole.Organizer).Select(m => m.AccountId).ToListAsync(ct);
+                        organizersOf[cellId] = organizers;
+                    }
+
                     TaskReleased notice = new(taskId, cellId, membershipId, TaskBoard.ReleaseReasons[reason]);
                     foreach (ConnectionRegistry.Connection connection in registry.OfAccounts(organizers))
                     {

@@ -31,9 +31,12 @@ public sealed class TaskBoard(
     private readonly List<(TaskReleased Notice, List<Guid> Organizers)> _released = [];
 
     /// <summary>
-    /// Every reason a part in a task is released, so other relay nodes are told a number, not text.
+    /// Every reason a part in a task is released, so other relay nodes are told a number, not text:
+    /// a tag gone, burned, left or removed, then the new ceiling (3 + its level).
     /// </summary>
-    public static IReadOnlyList<string> ReleaseReasons { get; } =
+    public static IReadOnlyList<string> ReleaseReasons => s_releaseReasons;
+
+    private static readonly string[] s_releaseReasons =
     [
         "the member no longer has a tag the task needs",
         "the member was burned",
@@ -264,7 +267,7 @@ public sealed class TaskBoard(
 
     /// <inheritdoc />
     public Task CeilingChangedAsync(CoordinationDbContext db, Membership membership, RiskLevel ceiling, CancellationToken ct) =>
-        ReleaseAsync(db, membership, t => t.Risk > ceiling, $"the member's ceiling is now {TaskPolicy.Name(ceiling)}", ct);
+        ReleaseAsync(db, membership, t => t.Risk > ceiling, s_releaseReasons[3 + (int)ceiling], ct);
 
     /// <summary>
     /// After the caller's transaction committed: the live side of thread changes, and the release
@@ -278,7 +281,7 @@ public sealed class TaskBoard(
         if (released.Count > 0)
         {
             await signals.PublishAsync(db, new RelaySignal.TasksReleased(signals.NodeId,
-                [.. released.Select(r => (r.Notice.TaskId, r.Notice.CellId, r.Notice.MembershipId, ReleaseReasons.ToList().IndexOf(r.Notice.Reason)))]), ct);
+                [.. released.Select(r => (r.Notice.TaskId, r.Notice.CellId, r.Notice.MembershipId, Array.IndexOf(s_releaseReasons, r.Notice.Reason)))]), ct);
         }
 
         foreach ((TaskReleased notice, List<Guid> organizers) in released)
@@ -292,14 +295,14 @@ public sealed class TaskBoard(
 
     /// <summary>After a membership's tags changed: parts in tasks that need a tag it no longer has are released.</summary>
     public Task TagsChangedAsync(CoordinationDbContext db, Membership membership, IReadOnlyCollection<byte[]> tags, CancellationToken ct) =>
-        ReleaseAsync(db, membership, t => TaskPolicy.Refusal(t.Risk, t.RequiredTags, membership.Ceiling, tags) is not null, "the member no longer has a tag the task needs", ct);
+        ReleaseAsync(db, membership, t => TaskPolicy.Refusal(t.Risk, t.RequiredTags, membership.Ceiling, tags) is not null, s_releaseReasons[0], ct);
 
     /// <inheritdoc />
     public async Task MembershipEndingAsync(CoordinationDbContext db, Membership membership, bool burned, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(membership);
-        await ReleaseAsync(db, membership, _ => true, burned ? "the member was burned" : "the member left or was removed", ct);
+        await ReleaseAsync(db, membership, _ => true, burned ? s_releaseReasons[1] : s_releaseReasons[2], ct);
 
         // Out of every task thread of the cell too (an organizer is in all of them, a finished assignee in theirs).
         List<Guid> threads = await (
